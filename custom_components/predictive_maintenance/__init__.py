@@ -1,0 +1,1 @@
+"""Predictive Maintenance for ESPHome devices."""
