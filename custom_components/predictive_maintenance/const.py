@@ -13,3 +13,10 @@ DEFAULT_WARMUP_SAMPLES: Final = 50
 DEFAULT_Z_THRESHOLD: Final = 3.0
 
 ESPHOME_DOMAIN: Final = "esphome"
+# Keys of the ESPHome integration's own entry data, read when reusing its devices.
+ESPHOME_CONF_NOISE_PSK: Final = "noise_psk"
+
+CONF_ESPHOME_ENTRY: Final = "esphome_entry"
+ZEROCONF_TXT_MAC: Final = "mac"
+ZEROCONF_TXT_FRIENDLY_NAME: Final = "friendly_name"
+ZEROCONF_TXT_API_ENCRYPTION: Final = "api_encryption"

@@ -1,0 +1,1 @@
+"""The ESPHome side: native API link, probe, metric mapping."""
