@@ -1,0 +1,64 @@
+"""Tuning of the per-stream anomaly detector."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Parameters shared by the per-sample and the fleet detector.
+
+    alpha: forgetting rate of the long baseline (level and spread).
+    fast_alpha: rate of the short mean used by the distribution-change test.
+    clip: residuals are clipped to this many sigmas before they are learned, so an
+        outlier moves the baseline by at most ``alpha * clip`` sigmas.
+    relearn_after: consecutive out-of-band samples on one side after which the
+        baseline jumps to the short mean (a level shift is then the new normal).
+    clear_samples / clear_ratio: an excursion ends after this many samples below
+        ``clear_ratio * z_threshold``.
+    suppress_samples: minimum distance between two events of one stream.
+    rel_floor / abs_floor: the spread never drops below these (relative to the level,
+        absolute), besides the quantisation step.
+    """
+
+    warmup_samples: int = 50
+    z_threshold: float = 3.0
+    alpha: float = 0.01
+    fast_alpha: float = 0.2
+    clip: float = 3.0
+    relearn_after: int = 12
+    clear_samples: int = 3
+    clear_ratio: float = 0.8
+    suppress_samples: int = 30
+    rel_floor: float = 1e-4
+    abs_floor: float = 1e-9
+
+    def __post_init__(self) -> None:
+        if self.warmup_samples < 1:
+            raise ValueError("warmup_samples must be at least 1")
+        if not self.z_threshold > 0:
+            raise ValueError("z_threshold must be positive")
+        if not (0 < self.alpha < 1 and 0 < self.fast_alpha < 1):
+            raise ValueError("alpha and fast_alpha must be in (0, 1)")
+
+    @property
+    def fast_scale(self) -> float:
+        """Standard deviation of the short EW mean of unit-variance noise."""
+        return math.sqrt(self.fast_alpha / (2.0 - self.fast_alpha))
+
+    def to_dict(self) -> dict[str, float | int]:
+        """JSON-safe form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object) -> DetectorConfig:
+        """Inverse of to_dict; unknown keys are ignored, missing keys take defaults."""
+        if not isinstance(data, dict):
+            raise ValueError("detector config must be a mapping")
+        names = {f.name for f in fields(cls)}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in names})
+        except TypeError as err:
+            raise ValueError(f"bad detector config: {err}") from err
