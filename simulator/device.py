@@ -1,0 +1,569 @@
+"""A simulated ESP32 running ESPHome: identity, clock, boot cycle, entities and control API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import messages as m
+from .entities import (
+    BUTTONS,
+    METRICS,
+    RESET_REASON,
+    SAFE_MODE_BUTTON,
+    SENSORS,
+    TEXT_SENSORS,
+    SensorSpec,
+    SwitchSpec,
+    extra_sensor,
+    fnv1_hash,
+)
+from .protocol import decode_psk
+from .replay import ReplayTrace, as_trace
+from .scenarios import (
+    REASON_EXCEPTION,
+    REASON_POWER_ON,
+    REASON_SOFTWARE_RESTART,
+    make_scenario,
+)
+from .server import APIServer
+
+_LOGGER = logging.getLogger(__name__)
+
+API_VERSION = (1, 10)
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(kw_only=True)
+class DeviceConfig:
+    """Everything that defines one simulated device. All times in seconds."""
+
+    name: str = "esp-sim"
+    friendly_name: str = ""  # empty: same as name
+    mac: str = "02:00:00:00:00:01"
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = ephemeral; the bound port is dev.port after start()
+    noise_psk: str | None = None  # base64 32-byte key, None = plaintext
+    password: str | None = None  # legacy API password (AuthenticationResponse), None = none
+    scenario: str = "healthy"
+    seed: int = 0
+    push_interval: float | None = 1.0  # real s between pushes; None = only push_states()
+    time_scale: float = 1.0  # simulated s per real s; 0 = time moves only with advance()
+    project_name: str = "acme.env_sensor"
+    project_version: str = "1.0.0"
+    esphome_version: str = "2025.4.0"
+    compilation_time: str = "Apr 16 2025, 10:00:00"
+    model: str = "esp32dev"
+    manufacturer: str = "Espressif"
+    reboot_delay: float = 3.0  # real s the device refuses connections while rebooting
+    replay: Mapping[str, Path | str | ReplayTrace] = field(default_factory=dict)
+    switches: tuple[str, ...] = ()  # object_ids of extra switch entities
+    max_connections: int = 5
+    ping_interval: float = 60.0  # device pings a client silent this long, drops it at 2.5x
+    initial_uptime: float = 0.0  # simulated uptime at first start
+    initial_reset_reason: str = REASON_POWER_ON
+
+
+class SimulatedDevice:
+    """One simulated ESP32 speaking the ESPHome native API on 127.0.0.1.
+
+    The device keeps a simulated clock that runs at `time_scale` while started and jumps with
+    `advance()`. Sensor values are a pure function of the scenario, seed, boot index, uptime
+    and time since the scenario was set. Power state (running / rebooting / stopped) and network
+    state (online / offline) are separate: a device that is offline keeps running and can crash.
+    """
+
+    def __init__(self, config: DeviceConfig) -> None:
+        if config.noise_psk is not None:
+            decode_psk(config.noise_psk)
+        self.config = config
+        self._mac = config.mac.upper()
+        self._noise_psk = config.noise_psk
+        self._server = APIServer(self, config.host, config.max_connections)
+        self._traces = {metric: as_trace(src) for metric, src in config.replay.items()}
+        self._scenario = make_scenario(config.scenario, config.seed, self._traces or None)
+        self._sensors: tuple[SensorSpec, ...] = SENSORS + tuple(
+            extra_sensor(metric) for metric in self._traces if metric not in METRICS
+        )
+        self._switches = {
+            fnv1_hash(oid): SwitchSpec(object_id=oid, name=oid.replace("_", " ").title())
+            for oid in config.switches
+        }
+        self.switch_states: dict[str, bool] = dict.fromkeys(config.switches, False)
+        self.button_presses: list[str] = []
+        self.switch_commands: list[tuple[str, bool]] = []
+        self.reboots: list[str] = []  # reset reason of every reboot since construction
+        self.in_safe_mode = False
+        self._overrides: dict[str, float] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clock_base = 0.0  # simulated seconds at _clock_origin
+        self._clock_origin = 0.0  # loop time when the clock last started running
+        self._boot_index = 0
+        self._boot_time = -config.initial_uptime
+        self._scenario_start = 0.0
+        self._reset_reason = config.initial_reset_reason
+        self._power = "stopped"  # running | rebooting | stopped
+        self._network_up = True
+        self._pending_safe_mode = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._push_task: asyncio.Task[None] | None = None
+        self._crash_timer: asyncio.TimerHandle | None = None
+        self._changed = asyncio.Event()
+
+    # Identity and state, read by tests and by the server.
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def mac(self) -> str:
+        return self._mac
+
+    @property
+    def noise_psk(self) -> str | None:
+        return self._noise_psk
+
+    @property
+    def ping_interval(self) -> float:
+        return self.config.ping_interval
+
+    @property
+    def host(self) -> str:
+        return self.config.host
+
+    @property
+    def port(self) -> int:
+        return self._server.port or self.config.port
+
+    @property
+    def scenario(self) -> str:
+        return self._scenario.name
+
+    @property
+    def is_online(self) -> bool:
+        """True while the API port accepts connections."""
+        return self._server.listening
+
+    @property
+    def is_rebooting(self) -> bool:
+        return self._power == "rebooting"
+
+    @property
+    def client_count(self) -> int:
+        """Connected API clients (Hello done)."""
+        return sum(1 for session in self._server.sessions if session.hello_done)
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(1 for session in self._server.sessions if session.subscribed)
+
+    @property
+    def connection_attempts(self) -> int:
+        """TCP connections accepted so far (including rejected handshakes and over-limit)."""
+        return self._server.connection_attempts
+
+    @property
+    def handshake_failures(self) -> int:
+        """Connections ended by a key or encryption mismatch."""
+        return self._server.handshake_failures
+
+    @property
+    def boot_count(self) -> int:
+        """Reboots since construction (restart, crash, scenario crash)."""
+        return self._boot_index
+
+    @property
+    def sim_time(self) -> float:
+        """Simulated seconds since the device was created."""
+        if self._power == "stopped" or self._loop is None:
+            return self._clock_base
+        return self._clock_base + (self._loop.time() - self._clock_origin) * self.config.time_scale
+
+    @property
+    def uptime(self) -> float:
+        if self._power == "rebooting":
+            return 0.0
+        return max(0.0, self.sim_time - self._boot_time)
+
+    @property
+    def reset_reason(self) -> str:
+        return self._reset_reason
+
+    @property
+    def values(self) -> dict[str, float]:
+        """Current value of every numeric sensor, by metric name."""
+        now = self.sim_time
+        uptime = self.uptime
+        values = self._scenario.values(now - self._scenario_start, uptime, self._boot_index)
+        values.update(self._overrides)
+        return values
+
+    # Control API.
+
+    async def start(self) -> None:
+        """Power on and start listening; uptime continues from `initial_uptime`."""
+        if self._power != "stopped":
+            return
+        self._loop = asyncio.get_running_loop()
+        self._clock_origin = self._loop.time()
+        self._power = "running"
+        if self._network_up:
+            await self._server.listen(self.config.port)
+        self._schedule_crash()
+        if self.config.push_interval is not None:
+            self._push_task = self._spawn(self._push_loop(self.config.push_interval))
+        self._notify()
+
+    async def stop(self) -> None:
+        """Power off: close the server and clients; no task or timer is left behind."""
+        if self._power == "stopped":
+            return
+        self._clock_base = self.sim_time
+        self._power = "stopped"
+        self._cancel_crash_timer()
+        current = asyncio.current_task()
+        tasks = [task for task in self._tasks if task is not current]
+        for task in tasks:
+            task.cancel()
+        await self._server.close()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._push_task = None
+        self._notify()
+
+    async def push_states(self) -> None:
+        """Send the current value of every entity to every subscribed client."""
+        self._server.broadcast(self.state_messages())
+        await asyncio.sleep(0)
+
+    def advance(self, seconds: float) -> None:
+        """Move the simulated clock forward; a crash that falls due happens at once."""
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        self._clock_base += seconds
+        self._check_crash()
+        self._schedule_crash()
+
+    async def restart(
+        self,
+        reason: str = REASON_SOFTWARE_RESTART,
+        *,
+        safe_mode: bool = False,
+        wait: bool = False,
+    ) -> None:
+        """Reboot like `App.safe_reboot()`: DisconnectRequest to every client, then down.
+
+        Returns once the device is down (refusing connections); it comes back after
+        `reboot_delay` with uptime 0 and `reason`. `wait=True` returns once it is back.
+        """
+        if self._power != "running":
+            return
+        self._pending_safe_mode = safe_mode
+        self._power = "rebooting"
+        self._cancel_crash_timer()
+        self._server.stop_listening()
+        self._mark_reboot(reason)
+        await self._server.disconnect_sessions(graceful=True)
+        self._spawn(self._finish_boot())
+        if wait:
+            await self.wait_online()
+
+    async def crash(self, reason: str = REASON_EXCEPTION, *, wait: bool = False) -> None:
+        """Crash: connections reset without DisconnectRequest, back after `reboot_delay`."""
+        if self._power != "running":
+            return
+        self._crash_now(reason)
+        await asyncio.sleep(0)
+        if wait:
+            await self.wait_online()
+
+    async def go_offline(self) -> None:
+        """Drop off the network: clients are cut off (no DisconnectRequest), port closed."""
+        self._network_up = False
+        self._server.stop_listening()
+        await self._server.disconnect_sessions(graceful=False)
+        self._notify()
+
+    async def come_back(self) -> None:
+        """Back on the network; listens again unless the device is rebooting or stopped."""
+        self._network_up = True
+        if self._power == "running":
+            await self._server.listen(self.port)
+        self._notify()
+
+    def set_noise_psk(self, noise_psk: str | None) -> None:
+        """New API key (None = plaintext) for connections from now on; sessions keep theirs."""
+        if noise_psk is not None:
+            decode_psk(noise_psk)
+        self._noise_psk = noise_psk
+
+    def set_mac(self, mac: str) -> None:
+        """A different board answering at the same address (for new connections)."""
+        self._mac = mac.upper()
+
+    def set_scenario(self, name: str) -> None:
+        """Switch scenario; its drift starts from now, the current boot continues."""
+        self._scenario = make_scenario(name, self.config.seed, self._traces or None)
+        self._scenario_start = self.sim_time
+        self._schedule_crash()
+
+    def set_value(self, metric: str, value: float | None) -> None:
+        """Pin a sensor to a value (e.g. NaN, a -127 dBm sentinel); None hands it back."""
+        if value is None:
+            self._overrides.pop(metric, None)
+        else:
+            self._overrides[metric] = value
+
+    async def wait_for_clients(self, n: int, timeout: float = DEFAULT_TIMEOUT) -> None:  # noqa: ASYNC109
+        """Wait until at least `n` clients are connected (for n == 0: until none is)."""
+        if n == 0:
+            await self.wait_for(lambda: self.client_count == 0, timeout)
+        else:
+            await self.wait_for(lambda: self.client_count >= n, timeout)
+
+    async def wait_for_subscribers(self, n: int, timeout: float = DEFAULT_TIMEOUT) -> None:  # noqa: ASYNC109
+        """Wait until at least `n` clients subscribed to states."""
+        await self.wait_for(lambda: self.subscriber_count >= n, timeout)
+
+    async def wait_online(self, timeout: float = DEFAULT_TIMEOUT) -> None:  # noqa: ASYNC109
+        await self.wait_for(lambda: self.is_online, timeout)
+
+    async def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until `predicate()` holds, re-checked whenever the device's state changes.
+
+        Raises TimeoutError after `timeout` seconds.
+        """
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await self._changed.wait()
+
+    # Backend for the API server.
+
+    def hello_response(self) -> m.Message:
+        return m.make(
+            "HelloResponse",
+            api_version_major=API_VERSION[0],
+            api_version_minor=API_VERSION[1],
+            server_info=f"{self.name} (esphome v{self.config.esphome_version})",
+            name=self.name,
+        )
+
+    def device_info(self) -> m.Message:
+        cfg = self.config
+        return m.make(
+            "DeviceInfoResponse",
+            uses_password=cfg.password is not None,
+            name=cfg.name,
+            friendly_name=cfg.friendly_name or cfg.name,
+            mac_address=self._mac,
+            esphome_version=cfg.esphome_version,
+            compilation_time=cfg.compilation_time,
+            model=cfg.model,
+            manufacturer=cfg.manufacturer,
+            has_deep_sleep=False,
+            project_name=cfg.project_name,
+            project_version=cfg.project_version,
+            api_encryption_supported=self._noise_psk is not None,
+        )
+
+    def list_entities(self) -> list[m.Message]:
+        out: list[m.Message] = []
+        for sensor in self._sensors:
+            out.append(
+                m.make(
+                    "ListEntitiesSensorResponse",
+                    object_id=sensor.object_id,
+                    key=sensor.key,
+                    name=sensor.name,
+                    unique_id=f"{self.name}sensor{sensor.object_id}",
+                    icon=sensor.icon,
+                    unit_of_measurement=sensor.unit,
+                    accuracy_decimals=sensor.accuracy_decimals,
+                    device_class=sensor.device_class,
+                    state_class=int(sensor.state_class),
+                    entity_category=int(sensor.entity_category),
+                )
+            )
+        for text in TEXT_SENSORS:
+            out.append(
+                m.make(
+                    "ListEntitiesTextSensorResponse",
+                    object_id=text.object_id,
+                    key=text.key,
+                    name=text.name,
+                    unique_id=f"{self.name}text_sensor{text.object_id}",
+                    icon=text.icon,
+                    entity_category=int(text.entity_category),
+                )
+            )
+        for button in BUTTONS:
+            out.append(
+                m.make(
+                    "ListEntitiesButtonResponse",
+                    object_id=button.object_id,
+                    key=button.key,
+                    name=button.name,
+                    unique_id=f"{self.name}button{button.object_id}",
+                    icon=button.icon,
+                    device_class=button.device_class,
+                    entity_category=int(button.entity_category),
+                )
+            )
+        for switch in self._switches.values():
+            out.append(
+                m.make(
+                    "ListEntitiesSwitchResponse",
+                    object_id=switch.object_id,
+                    key=switch.key,
+                    name=switch.name,
+                    unique_id=f"{self.name}switch{switch.object_id}",
+                    icon=switch.icon,
+                    entity_category=int(switch.entity_category),
+                )
+            )
+        return out
+
+    def state_messages(self) -> list[m.Message]:
+        values = self.values
+        out: list[m.Message] = [
+            m.make("SensorStateResponse", key=sensor.key, state=values[sensor.object_id])
+            for sensor in self._sensors
+            if sensor.object_id in values
+        ]
+        out.extend(
+            m.make("TextSensorStateResponse", key=text.key, state=self._reset_reason)
+            for text in TEXT_SENSORS
+            if text.object_id == RESET_REASON
+        )
+        out.extend(
+            m.make(
+                "SwitchStateResponse", key=switch.key, state=self.switch_states[switch.object_id]
+            )
+            for switch in self._switches.values()
+        )
+        return out
+
+    def password_ok(self, password: str) -> bool:
+        return self.config.password is None or password == self.config.password
+
+    def on_button(self, key: int) -> None:
+        button = next((b for b in BUTTONS if b.key == key), None)
+        if button is None:
+            return
+        self.button_presses.append(button.object_id)
+        self._notify()
+        # The press arrives inside a client session that the restart will close.
+        self._spawn(
+            self.restart(REASON_SOFTWARE_RESTART, safe_mode=button.object_id == SAFE_MODE_BUTTON)
+        )
+
+    def on_switch(self, key: int, state: bool) -> None:
+        switch = self._switches.get(key)
+        if switch is None:
+            return
+        self.switch_commands.append((switch.object_id, state))
+        self.switch_states[switch.object_id] = state
+        self._server.broadcast([m.make("SwitchStateResponse", key=key, state=state)])
+        self._notify()
+
+    def on_sessions_changed(self) -> None:
+        self._notify()
+
+    # Internals.
+
+    def _notify(self) -> None:
+        event, self._changed = self._changed, asyncio.Event()
+        event.set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _LOGGER.error("%s: background task failed", self.name, exc_info=task.exception())
+
+    async def _push_loop(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            if self._power == "running":
+                self._server.broadcast(self.state_messages())
+
+    def _crash_now(self, reason: str) -> None:
+        """Synchronous part of a crash: connections reset, port closed, reboot begins."""
+        self._power = "rebooting"
+        self._pending_safe_mode = False
+        self._cancel_crash_timer()
+        self._server.stop_listening()
+        self._server.abort_sessions()
+        self._mark_reboot(reason)
+        self._spawn(self._finish_boot())
+
+    def _mark_reboot(self, reason: str) -> None:
+        self._boot_index += 1
+        self._reset_reason = reason
+        self.reboots.append(reason)
+        self._notify()
+
+    async def _finish_boot(self) -> None:
+        await asyncio.sleep(self.config.reboot_delay)
+        if self._power != "rebooting":
+            return
+        self._power = "running"
+        self._boot_time = self.sim_time
+        self.in_safe_mode = self._pending_safe_mode
+        self._pending_safe_mode = False
+        if self._network_up:
+            await self._server.listen(self.port)
+        self._schedule_crash()
+        self._notify()
+
+    def _crash_due(self) -> tuple[float, str] | None:
+        crash = self._scenario.crash(self._boot_index)
+        if crash is None:
+            return None
+        return self._boot_time + crash.uptime, crash.reason
+
+    def _check_crash(self) -> None:
+        if self._power != "running":
+            return
+        due = self._crash_due()
+        if due is not None and self.sim_time >= due[0]:
+            self._crash_now(due[1])
+
+    def _schedule_crash(self) -> None:
+        self._cancel_crash_timer()
+        if self._power != "running" or self._loop is None or self.config.time_scale <= 0:
+            return
+        due = self._crash_due()
+        if due is None:
+            return
+        delay = (due[0] - self.sim_time) / self.config.time_scale
+        if not math.isfinite(delay):
+            return
+        self._crash_timer = self._loop.call_later(max(0.0, delay), self._on_crash_timer)
+
+    def _on_crash_timer(self) -> None:
+        self._crash_timer = None
+        self._check_crash()
+        self._schedule_crash()
+
+    def _cancel_crash_timer(self) -> None:
+        if self._crash_timer is not None:
+            self._crash_timer.cancel()
+            self._crash_timer = None
