@@ -1,1 +1,64 @@
 """Predictive Maintenance for ESPHome devices."""
+
+from __future__ import annotations
+
+from homeassistant.components import zeroconf
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN
+from .coordinator import DeviceCoordinator, PredictiveMaintenanceConfigEntry
+from .device.link import ZeroconfInstance
+from .storage import DeviceStore
+
+PLATFORMS: list[Platform] = [Platform.SENSOR]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up the integration (services are registered here in a later version)."""
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: PredictiveMaintenanceConfigEntry) -> bool:
+    """Start monitoring one device.
+
+    Setup never waits for the device: the link keeps reconnecting in the background and
+    the entities are unavailable until the device answers.
+    """
+    store = DeviceStore(hass, entry.entry_id)
+    coordinator = DeviceCoordinator(
+        hass,
+        entry,
+        store=store,
+        saved=await store.async_load(),
+        zeroconf_instance=await _async_shared_zeroconf(hass),
+    )
+    entry.runtime_data = coordinator
+    await coordinator.async_start()
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: PredictiveMaintenanceConfigEntry) -> bool:
+    """Stop monitoring: close the connection and save what was learned."""
+    unload_ok = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unload_ok:
+        await entry.runtime_data.async_stop()
+    return unload_ok
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: PredictiveMaintenanceConfigEntry) -> None:
+    """Forget the learned models of a removed device."""
+    await DeviceStore(hass, entry.entry_id).async_remove()
+
+
+async def _async_shared_zeroconf(hass: HomeAssistant) -> ZeroconfInstance | None:
+    # Zeroconf loads before integrations in production; without it (tests, minimal
+    # installs) the link works by IP and ReconnectLogic starts no mDNS listener.
+    if "zeroconf" not in hass.config.components:
+        return None
+    return await zeroconf.async_get_instance(hass)

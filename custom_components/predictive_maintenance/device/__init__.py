@@ -1,1 +1,1 @@
-"""The ESPHome side: native API link, probe, metric mapping."""
+"""The ESPHome side: native API link, entity-to-metric mapping, reboot and silence detection."""

@@ -1,0 +1,462 @@
+"""One coordinator per monitored device: link -> metrics -> analytics -> snapshot."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Final
+
+from aioesphomeapi import DeviceInfo, EntityInfo, EntityState, SensorState, TextSensorState
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .analytics import AnomalyEvent, DeviceAnalytics, HealthReport, InvalidSampleError
+from .const import CONF_NOISE_PSK, DEFAULT_WARMUP_SAMPLES, DEFAULT_Z_THRESHOLD, DOMAIN
+from .device.link import ConnectFailure, DeviceLink, LinkTarget, ZeroconfInstance
+from .device.metrics import (
+    RESET_REASON,
+    UPTIME,
+    MetricBinding,
+    MetricKind,
+    bind_entities,
+    is_original_esp32,
+    plausible_text,
+    plausible_value,
+)
+from .device.reboots import RebootDetector, RebootSighting, UptimeReading
+from .device.reporting import ReportingMonitor
+from .storage import DeviceStore, SavedDevice, StoredData, serialize
+
+_LOGGER = logging.getLogger(__name__)
+
+# Entities render at most this often per device, however fast the device pushes.
+PUBLISH_INTERVAL: Final = 1.0
+REPORTING_CHECK_INTERVAL: Final = timedelta(seconds=30)
+# One failed handshake can be line noise; two in a row mean the key really changed (C05).
+REAUTH_AFTER_KEY_FAILURES: Final = 2
+RECENT_ANOMALIES: Final = 20
+
+type PredictiveMaintenanceConfigEntry = ConfigEntry[DeviceCoordinator]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceDetails:
+    """What the device says about itself."""
+
+    mac: str
+    name: str
+    friendly_name: str
+    model: str
+    manufacturer: str
+    esphome_version: str
+    project_name: str
+    project_version: str
+    compilation_time: str
+
+    @classmethod
+    def from_device_info(cls, info: DeviceInfo) -> DeviceDetails:
+        """Build from aioesphomeapi's DeviceInfo."""
+        return cls(
+            mac=dr.format_mac(info.mac_address),
+            name=info.name,
+            friendly_name=info.friendly_name,
+            model=info.model,
+            manufacturer=info.manufacturer,
+            esphome_version=info.esphome_version,
+            project_name=info.project_name,
+            project_version=info.project_version,
+            compilation_time=info.compilation_time,
+        )
+
+    @property
+    def display_name(self) -> str:
+        """Return the name people know the device by."""
+        return self.friendly_name or self.name
+
+    @property
+    def sw_version(self) -> str:
+        """Return the firmware version, the project's own if it has one."""
+        if self.project_version:
+            return f"{self.project_version} (ESPHome {self.esphome_version})"
+        return self.esphome_version
+
+    @property
+    def maker_and_model(self) -> tuple[str, str]:
+        """Return (manufacturer, model), preferring the ESPHome project name."""
+        if "." in self.project_name:
+            maker, _, product = self.project_name.partition(".")
+            return maker, product
+        return self.manufacturer or "Espressif", self.model
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceSnapshot:
+    """Everything entities render, at one instant. Never mutated."""
+
+    online: bool
+    details: DeviceDetails | None
+    metrics: Mapping[str, float]
+    metric_units: Mapping[str, str | None]
+    reset_reason: str | None
+    report: HealthReport
+    last_sample_at: datetime | None
+    not_reporting: bool
+    expected_interval: float
+    connect_failure: ConnectFailure | None
+    wrong_device: bool
+
+
+def _now() -> float:
+    return dt_util.utcnow().timestamp()
+
+
+class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
+    """Owns the device link and the analytics of one device; pushes, never polls."""
+
+    config_entry: PredictiveMaintenanceConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: PredictiveMaintenanceConfigEntry,
+        *,
+        store: DeviceStore,
+        saved: SavedDevice,
+        zeroconf_instance: ZeroconfInstance | None = None,
+    ) -> None:
+        """Prepare the coordinator; nothing connects before async_start()."""
+        super().__init__(hass, _LOGGER, config_entry=entry, name=entry.title)
+        self.mac = dr.format_mac(entry.unique_id or entry.entry_id)
+        self._store = store
+        self.analytics = saved.analytics or DeviceAnalytics(
+            self.mac, warmup_samples=DEFAULT_WARMUP_SAMPLES, z_threshold=DEFAULT_Z_THRESHOLD
+        )
+        self._reboots = RebootDetector(saved.uptime)
+        self._reporting = ReportingMonitor()
+        self.link = DeviceLink(
+            LinkTarget(
+                host=entry.data[CONF_HOST],
+                port=entry.data[CONF_PORT],
+                noise_psk=entry.data.get(CONF_NOISE_PSK) or None,
+            ),
+            self,
+            zeroconf_instance=zeroconf_instance,
+            device_name=entry.title,
+        )
+        self.recent_anomalies: deque[AnomalyEvent] = deque(maxlen=RECENT_ANOMALIES)
+        self.device_info: DeviceInfo | None = None
+        self._details: DeviceDetails | None = None
+        self._bindings: dict[int, MetricBinding] = {}
+        self._original_esp32 = False
+        self._metrics: dict[str, float] = {}
+        self._units: dict[str, str | None] = {}
+        self._reset_reason: str | None = None
+        self._online = False
+        self._wrong_device = False
+        self._connect_failure: ConnectFailure | None = None
+        self._key_failures = 0
+        self._reauth_requested = False
+        self._lost_logged = False
+        self._disconnect_was_expected = False
+        self._pending_reboot: RebootSighting | None = None
+        self._reset_reason_seen = False
+        self._resent_metrics: set[str] = set()
+        self._last_sample_at: float | None = None
+        self._last_publish = 0.0
+        self._publish_unsub: CALLBACK_TYPE | None = None
+        self._check_unsub: CALLBACK_TYPE | None = None
+        self._stop_unsub: CALLBACK_TYPE | None = None
+        self._stopped = False
+        self.data = self._build_snapshot(_now())
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Start the link in the background and the periodic silence check."""
+        self._stopped = False
+        self._check_unsub = async_track_time_interval(
+            self.hass, self._async_check_reporting_job, REPORTING_CHECK_INTERVAL
+        )
+        self._stop_unsub = self.hass.bus.async_listen_once(
+            EVENT_HOMEASSISTANT_STOP, self._async_on_hass_stop
+        )
+        await self.link.start()
+
+    async def async_stop(self) -> None:
+        """Stop the link and timers and save what was learned. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for unsub in (self._publish_unsub, self._check_unsub, self._stop_unsub):
+            if unsub is not None:
+                unsub()
+        self._publish_unsub = self._check_unsub = self._stop_unsub = None
+        await self.link.stop()
+        self._resolve_pending_reboot()
+        self._online = False
+        await self._store.async_save(self._serialize())
+
+    async def _async_on_hass_stop(self, _event: Event) -> None:
+        self._stop_unsub = None
+        await self.async_stop()
+
+    # ---- LinkListener ------------------------------------------------------------------
+
+    @callback
+    def link_connected(self, device_info: DeviceInfo, entities: list[EntityInfo]) -> None:
+        """Take over a fresh connection: bind entities, check identity, go online."""
+        self._key_failures = 0
+        self._reauth_requested = False
+        self._connect_failure = None
+        self.device_info = device_info
+        details = DeviceDetails.from_device_info(device_info)
+        if details.mac != self.mac:
+            if not self._wrong_device:
+                _LOGGER.warning(
+                    "%s answers as %s (%s), not as the monitored device %s; ignoring its data",
+                    self.link.target.host,
+                    details.display_name,
+                    details.mac,
+                    self.mac,
+                )
+            self._wrong_device = True
+            self._bindings = {}
+            self._publish_now()
+            return
+        self._wrong_device = False
+        self._details = details
+        self._bindings = bind_entities(entities)
+        self._units = {b.metric: b.unit for b in self._bindings.values()}
+        self._original_esp32 = is_original_esp32(device_info.model)
+        self._resent_metrics = {b.metric for b in self._bindings.values()}
+        self._reset_reason_seen = False
+        self._reporting.session_started()
+        self._online = True
+        self._update_device_registry(details)
+        if self._lost_logged:
+            _LOGGER.info("%s is back online", self.name)
+            self._lost_logged = False
+        else:
+            _LOGGER.debug("Connected to %s", self.name)
+        self._publish_now()
+
+    @callback
+    def link_disconnected(self, expected: bool) -> None:
+        """Go offline; entities become unavailable until the next connect."""
+        self._online = False
+        self._disconnect_was_expected = expected
+        self._reboots.connection_lost(_now())
+        if not self._lost_logged:
+            _LOGGER.info("Lost connection to %s, reconnecting in the background", self.name)
+            self._lost_logged = True
+        self._publish_now()
+
+    @callback
+    def link_failed(self, failure: ConnectFailure, err: Exception) -> None:
+        """Count key failures and ask the user for a new key when it is clearly wrong."""
+        self._connect_failure = failure
+        if not self._lost_logged:
+            _LOGGER.info("%s is not reachable (%s), retrying in the background", self.name, failure)
+            self._lost_logged = True
+        if not failure.is_key_problem:
+            self._key_failures = 0
+            return
+        self._key_failures += 1
+        if self._key_failures >= REAUTH_AFTER_KEY_FAILURES and not self._reauth_requested:
+            self._reauth_requested = True
+            _LOGGER.warning(
+                "%s rejected the encryption settings %d times in a row (%s); asking for a new key",
+                self.name,
+                self._key_failures,
+                failure,
+            )
+            self.config_entry.async_start_reauth(self.hass)
+        self._schedule_publish()
+
+    @callback
+    def link_state(self, state: EntityState) -> None:
+        """Turn a device state into a metric sample."""
+        binding = self._bindings.get(state.key)
+        if binding is None:
+            return
+        now = _now()
+        if binding.kind is MetricKind.TEXT:
+            if isinstance(state, TextSensorState):
+                self._handle_text(binding, state, now)
+            return
+        if not isinstance(state, SensorState):
+            return
+        self._reporting.sample(now)
+        value = plausible_value(
+            binding, state.state, missing=state.missing_state, original_esp32=self._original_esp32
+        )
+        if value is None:
+            return
+        self._last_sample_at = now
+        if binding.metric == UPTIME:
+            self._handle_uptime(value, now)
+        else:
+            self._learn(binding.metric, value, now)
+        self._metrics[binding.metric] = value
+        self._store.schedule_save(self._serialize)
+        self._schedule_publish()
+
+    # ---- state handling ----------------------------------------------------------------
+
+    def _handle_text(self, binding: MetricBinding, state: TextSensorState, now: float) -> None:
+        if binding.metric != RESET_REASON:
+            return
+        self._reporting.sample(now)
+        self._reset_reason = plausible_text(state.state, missing=state.missing_state)
+        self._reset_reason_seen = True
+        self._resolve_pending_reboot()
+        self._schedule_publish()
+
+    def _handle_uptime(self, uptime: float, now: float) -> None:
+        sighting = self._reboots.add(UptimeReading(uptime, now))
+        if sighting is None:
+            return
+        self._pending_reboot = sighting
+        # The reset reason follows uptime in the same burst; wait for it unless it is here.
+        if self._reset_reason_seen or not self._has_reset_reason_entity():
+            self._resolve_pending_reboot()
+
+    def _learn(self, metric: str, value: float, now: float) -> None:
+        # After a reconnect the device resends its last states; an unchanged value is the
+        # same old reading, not a fresh sample.
+        if metric in self._resent_metrics:
+            self._resent_metrics.discard(metric)
+            if self.analytics.last_values.get(metric) == value:
+                return
+        try:
+            event = self.analytics.add_sample(metric, value, timestamp=now)
+        except InvalidSampleError:
+            return
+        if event is not None:
+            self.recent_anomalies.append(event)
+
+    def _has_reset_reason_entity(self) -> bool:
+        return any(b.metric == RESET_REASON for b in self._bindings.values())
+
+    def _resolve_pending_reboot(self) -> None:
+        sighting, self._pending_reboot = self._pending_reboot, None
+        if sighting is None:
+            return
+        reason = self._reset_reason if self._reset_reason_seen else None
+        self.analytics.record_reboot(
+            sighting.booted_at,
+            reason,
+            observed=sighting.observed,
+            expected=sighting.observed and self._disconnect_was_expected,
+        )
+        _LOGGER.debug(
+            "%s rebooted (%s, %s)",
+            self.name,
+            reason or "unknown reason",
+            "observed" if sighting.observed else "during a monitoring gap",
+        )
+        self._store.schedule_save(self._serialize)
+
+    # ---- publishing --------------------------------------------------------------------
+
+    def _schedule_publish(self) -> None:
+        if self._publish_unsub is not None or self._stopped:
+            return
+        delay = self._last_publish + PUBLISH_INTERVAL - self.hass.loop.time()
+        if delay <= 0:
+            self._publish_now()
+            return
+        self._publish_unsub = async_call_later(self.hass, delay, self._publish_later)
+
+    @callback
+    def _publish_later(self, _now_dt: datetime) -> None:
+        self._publish_unsub = None
+        self._publish_now()
+
+    def _publish_now(self) -> None:
+        if self._publish_unsub is not None:
+            self._publish_unsub()
+            self._publish_unsub = None
+        self._resolve_pending_reboot()
+        self._last_publish = self.hass.loop.time()
+        self.async_set_updated_data(self._build_snapshot(_now()))
+
+    def _build_snapshot(self, now: float) -> DeviceSnapshot:
+        last = self._last_sample_at
+        return DeviceSnapshot(
+            online=self._online and not self._wrong_device,
+            details=self._details,
+            metrics=MappingProxyType(dict(self._metrics)),
+            metric_units=MappingProxyType(dict(self._units)),
+            reset_reason=self._reset_reason,
+            report=self.analytics.report(now=now),
+            last_sample_at=None if last is None else dt_util.utc_from_timestamp(last),
+            not_reporting=self._online and self._reporting.is_silent(now),
+            expected_interval=self._reporting.expected_interval,
+            connect_failure=self._connect_failure,
+            wrong_device=self._wrong_device,
+        )
+
+    @callback
+    def _async_check_reporting_job(self, _now_dt: datetime) -> None:
+        self.async_check_reporting()
+
+    @callback
+    def async_check_reporting(self, now: float | None = None) -> None:
+        """Re-evaluate the not-reporting flag and publish if it changed."""
+        at = _now() if now is None else now
+        silent = self._online and self._reporting.is_silent(at)
+        if silent != self.data.not_reporting:
+            if silent:
+                _LOGGER.info(
+                    "%s is connected but has sent no readings for %.0f s",
+                    self.name,
+                    at - (self._reporting.last_sample_at or at),
+                )
+            self._last_publish = self.hass.loop.time()
+            self.async_set_updated_data(self._build_snapshot(at))
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def _serialize(self) -> StoredData:
+        return serialize(self.analytics, self._reboots.last)
+
+    def _update_device_registry(self, details: DeviceDetails) -> None:
+        manufacturer, model = details.maker_and_model
+        dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.config_entry.entry_id,
+            identifiers={(DOMAIN, self.mac)},
+            connections={(dr.CONNECTION_NETWORK_MAC, self.mac)},
+            manufacturer=manufacturer,
+            model=model,
+            sw_version=details.sw_version,
+            name=details.display_name or self.config_entry.title,
+        )
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the runtime state for diagnostics (no secrets)."""
+        return {
+            "online": self._online,
+            "wrong_device": self._wrong_device,
+            "connect_failure": self._connect_failure,
+            "consecutive_key_failures": self._key_failures,
+            "reauth_requested": self._reauth_requested,
+            "bindings": {
+                b.object_id: {"metric": b.metric, "unit": b.unit} for b in self._bindings.values()
+            },
+            "original_esp32": self._original_esp32,
+            "expected_interval_s": self._reporting.expected_interval,
+            "last_uptime": None
+            if (last := self._reboots.last) is None
+            else {"uptime": last.uptime, "at": last.at},
+            "recent_anomalies": [event.as_dict() for event in self.recent_anomalies],
+        }
