@@ -8,6 +8,7 @@ long before a user sees a raw translation key. No sockets, no Home Assistant ins
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import re
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import pytest
 import yaml
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 from homeassistant.const import Platform
+from homeassistant.helpers.entity import EntityDescription
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -590,10 +592,41 @@ def test_entities_have_names() -> None:
             assert _dig(entity, platform, key, "name"), f"entity.{platform}.{key}.name"
 
 
+def _module_descriptions() -> Iterator[tuple[str, EntityDescription]]:
+    """Yield (platform, description) for descriptions defined at a platform module's top level.
+
+    Importing catches what the source does not spell out, e.g. options built from an enum.
+    """
+    for path in _modules():
+        if path.stem not in PLATFORMS or path.parent != PACKAGE:
+            continue
+        module = importlib.import_module(f"custom_components.{DOMAIN}.{path.stem}")
+        for value in vars(module).values():
+            items = value if isinstance(value, tuple | list) else (value,)
+            for item in items:
+                if isinstance(item, EntityDescription):
+                    yield path.stem, item
+
+
+def test_described_entities_have_names() -> None:
+    """Every entity description's translation key has a name (however it was built)."""
+    entity = _strings().get("entity", {})
+    for platform, description in _module_descriptions():
+        if (key := description.translation_key) is not None:
+            assert _dig(entity, platform, key, "name"), f"entity.{platform}.{key}.name"
+
+
 def test_enum_states_have_strings() -> None:
     """Every state of an enum entity is translated."""
     entity = _strings().get("entity", {})
-    for (platform, key), options in _enum_states().items():
+    states = _enum_states()
+    for platform, description in _module_descriptions():
+        options = getattr(description, "options", None)
+        if description.translation_key is not None and options:
+            states.setdefault((platform, description.translation_key), set()).update(
+                str(option) for option in options
+            )
+    for (platform, key), options in states.items():
         for option in options:
             assert _dig(entity, platform, key, "state", option), (
                 f"entity.{platform}.{key}.state.{option}"
@@ -645,10 +678,21 @@ def test_icons_match_translation_keys() -> None:
         pytest.skip("no icons.json yet")
     icons = json.loads(path.read_text(encoding="utf-8"))
     used = _entity_translation_keys()
+    for platform, description in _module_descriptions():
+        if description.translation_key is not None:
+            used.setdefault(platform, set()).add(description.translation_key)
+    entity_strings = _strings().get("entity", {})
     for platform, keys in icons.get("entity", {}).items():
         assert platform in PLATFORMS, platform
         extra = set(keys) - used.get(platform, set())
         assert not extra, f"icons.json entity.{platform}: no such translation keys {extra}"
+        for key, icon in keys.items():
+            values = [icon.get("default", "mdi:"), *icon.get("state", {}).values()]
+            assert all(value.startswith("mdi:") for value in values), f"{platform}.{key}"
+            unknown = set(icon.get("state", {})) - set(
+                _dig(entity_strings, platform, key, "state") or {}
+            )
+            assert not unknown, f"icons.json entity.{platform}.{key}: unknown states {unknown}"
     services_path = PACKAGE / "services.yaml"
     services = (
         yaml.safe_load(services_path.read_text(encoding="utf-8")) or {}
