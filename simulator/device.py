@@ -175,6 +175,11 @@ class SimulatedDevice:
         return self._server.handshake_failures
 
     @property
+    def pongs_received(self) -> int:
+        """PingResponses from clients to the device's keepalive pings."""
+        return self._server.pongs_received
+
+    @property
     def boot_count(self) -> int:
         """Reboots since construction (restart, crash, scenario crash)."""
         return self._boot_index

@@ -142,19 +142,20 @@ class Session:
 
     async def _keepalive(self) -> None:
         interval = self.backend.ping_interval
-        pinged = False
+        ping_at: float | None = None
         while True:
-            idle = self._loop.time() - self._last_rx
+            now = self._loop.time()
+            idle = now - self._last_rx
             if idle >= interval * KEEPALIVE_DROP_FACTOR:
                 self.abort()
                 return
-            if idle >= interval and not pinged:
+            outstanding = ping_at is not None and ping_at >= self._last_rx
+            if idle >= interval and not outstanding:
                 self.send([m.make("PingRequest")])
-                pinged = True
-            elif idle < interval:
-                pinged = False
-            next_check = interval if idle < interval else interval * KEEPALIVE_DROP_FACTOR
-            await asyncio.sleep(max(0.05, next_check - idle))
+                ping_at = now
+                outstanding = True
+            wait = interval * KEEPALIVE_DROP_FACTOR if outstanding else interval
+            await asyncio.sleep(max(0.01, self._last_rx + wait - now))
 
     def _dispatch(self, msg_type: int, payload: bytes) -> bool:
         """Answer one request; False when the session should end."""
@@ -179,6 +180,9 @@ class Session:
             return False
         elif msg_type == m.PING_REQUEST:
             self.send([m.make("PingResponse")])
+        elif msg_type == m.PING_RESPONSE:
+            self._server.pongs_received += 1
+            backend.on_sessions_changed()
         elif msg_type == m.DEVICE_INFO_REQUEST:
             self.send([backend.device_info()])
         elif msg_type == m.LIST_ENTITIES_REQUEST:
@@ -205,6 +209,7 @@ class APIServer:
         self.port = 0
         self.connection_attempts = 0
         self.handshake_failures = 0
+        self.pongs_received = 0
         self._server: asyncio.Server | None = None
         self._sessions: dict[asyncio.Task[None], Session] = {}
 
