@@ -43,6 +43,7 @@ from .device.probe import (
     DeviceIdentity,
     DeviceNotEncryptedError,
     InvalidKeyError,
+    PasswordNotSupportedError,
     RequiresKeyError,
     async_probe_device,
     normalize_noise_psk,
@@ -74,6 +75,7 @@ PROBE_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (DeviceNotEncryptedError, "device_not_encrypted"),
     (InvalidKeyError, "invalid_key"),
     (RequiresKeyError, "requires_key"),
+    (PasswordNotSupportedError, "password_not_supported"),
     (CannotConnectError, "cannot_connect"),
 )
 

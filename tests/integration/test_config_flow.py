@@ -44,7 +44,9 @@ from custom_components.predictive_maintenance.device.probe import (
     RequiresKeyError,
     async_probe_device,
 )
-from simulator import DeviceConfig, SimulatedDevice
+from simulator import SimulatedDevice
+
+from .conftest import SimDeviceFactory
 
 STRINGS = json.loads(
     (
@@ -76,9 +78,8 @@ type EsphomeEntryFactory = Callable[..., MockConfigEntry]
 
 
 @pytest.fixture
-async def make_device(socket_enabled: None) -> AsyncIterator[DeviceFactory]:
-    """Start simulated devices on ephemeral ports; stop them all afterwards."""
-    started: list[SimulatedDevice] = []
+def make_device(sim_device: SimDeviceFactory) -> DeviceFactory:
+    """Start simulated devices (the runtime's fixture) with this file's defaults."""
 
     async def _make(
         *,
@@ -86,24 +87,17 @@ async def make_device(socket_enabled: None) -> AsyncIterator[DeviceFactory]:
         name: str = "esp-flow",
         friendly_name: str = "ESP Flow",
         noise_psk: str | None = None,
+        password: str | None = None,
     ) -> SimulatedDevice:
-        device = SimulatedDevice(
-            DeviceConfig(
-                name=name,
-                friendly_name=friendly_name,
-                mac=mac,
-                port=0,
-                noise_psk=noise_psk,
-                push_interval=None,
-            )
+        return await sim_device(
+            mac=mac,
+            name=name,
+            friendly_name=friendly_name,
+            noise_psk=noise_psk,
+            password=password,
         )
-        await device.start()
-        started.append(device)
-        return device
 
-    yield _make
-    for device in started:
-        await device.stop()
+    return _make
 
 
 @pytest.fixture
@@ -449,6 +443,37 @@ async def test_user_unknown_error_then_recovers(
 
     result = await _submit(hass, result, _address(device))
     _assert_created(result, device)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_user_legacy_password_then_recovers(
+    hass: HomeAssistant, make_device: DeviceFactory
+) -> None:
+    """A device with the removed API password is refused before a broken entry exists."""
+    device = await make_device(password="hunter2")
+    result = await _start(hass)
+    result = await _submit(hass, result, _address(device))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "password_not_supported"}
+
+    # The user re-flashed the device without `api: password:`.
+    device.config.password = None
+    result = await _submit(hass, result, _address(device))
+    _assert_created(result, device)
+
+
+async def test_user_flow_starts_monitoring(hass: HomeAssistant, device: SimulatedDevice) -> None:
+    """Without any patching the created entry sets up and connects to the device."""
+    result = await _start(hass)
+    result = await _submit(hass, result, _address(device))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    await device.wait_for_clients(1, timeout=30)
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await device.wait_for_clients(0, timeout=30)
 
 
 async def test_user_already_configured_updates_address(

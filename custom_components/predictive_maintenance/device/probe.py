@@ -17,7 +17,9 @@ from typing import Final
 from aioesphomeapi.client import APIClient
 from aioesphomeapi.core import (
     APIConnectionError,
+    EncryptionErrorAPIError,
     EncryptionPlaintextAPIError,
+    InvalidAuthAPIError,
     InvalidEncryptionKeyAPIError,
     RequiresEncryptionAPIError,
 )
@@ -43,6 +45,10 @@ class RequiresKeyError(DeviceProbeError):
 
 class InvalidKeyError(DeviceProbeError):
     """The key is malformed or the device rejected it."""
+
+
+class PasswordNotSupportedError(DeviceProbeError):
+    """The device still uses the legacy API password (removed in ESPHome 2026.1)."""
 
 
 class DeviceNotEncryptedError(InvalidKeyError):
@@ -106,8 +112,8 @@ async def async_probe_device(
 ) -> DeviceIdentity:
     """Connect to the device, read its DeviceInfo and disconnect.
 
-    Raises CannotConnectError, RequiresKeyError or InvalidKeyError (DeviceNotEncryptedError
-    when a key was given to a plaintext device).
+    Raises CannotConnectError, RequiresKeyError, InvalidKeyError (DeviceNotEncryptedError
+    when a key was given to a plaintext device) or PasswordNotSupportedError.
     """
     psk = normalize_noise_psk(noise_psk)
     if psk is not None and not is_valid_noise_psk(psk):
@@ -123,8 +129,14 @@ async def async_probe_device(
         raise RequiresKeyError(str(err)) from err
     except EncryptionPlaintextAPIError as err:
         raise DeviceNotEncryptedError(str(err)) from err
+    except EncryptionErrorAPIError as err:
+        # A frame that fails to decrypt after a good handshake is a broken link, not a bad
+        # key, although aioesphomeapi derives it from InvalidEncryptionKeyAPIError.
+        raise CannotConnectError(str(err)) from err
     except InvalidEncryptionKeyAPIError as err:
         raise InvalidKeyError(str(err)) from err
+    except InvalidAuthAPIError as err:
+        raise PasswordNotSupportedError(str(err)) from err
     except TimeoutError as err:
         _LOGGER.debug("Timed out probing %s:%s", host, port)
         raise CannotConnectError(f"No answer from {host}:{port} within {PROBE_TIMEOUT} s") from err
@@ -133,6 +145,10 @@ async def async_probe_device(
         raise CannotConnectError(str(err)) from err
     finally:
         await client.disconnect(force=True)
+
+    # Reading DeviceInfo works without the password, but every later connection would fail.
+    if info.uses_password:
+        raise PasswordNotSupportedError(f"{host}:{port} uses an API password")
 
     return DeviceIdentity(
         mac=normalize_mac(info.mac_address),
