@@ -1,0 +1,1 @@
+"""Tests of the integration runtime inside Home Assistant, against simulated devices."""

@@ -83,6 +83,8 @@ class MetricBinding:
     unit: str | None
     scale: float = 1.0
     offset: float = 0.0
+    # Readings travel as float32; rounding to the device's own precision undoes the noise.
+    decimals: int | None = None
 
 
 def bind_entities(entities: Iterable[EntityInfo]) -> dict[int, MetricBinding]:
@@ -141,6 +143,7 @@ def _bind_known_sensor(info: SensorInfo, object_id: str) -> MetricBinding | None
             unit=METRIC_UNITS[metric],
             scale=scale,
             offset=offset,
+            decimals=info.accuracy_decimals,
         )
 
     if unit_key == "dbm" and (
@@ -183,6 +186,7 @@ def _unknown_sensor(info: EntityInfo, unit: str | None) -> MetricBinding:
         metric=info.object_id,
         kind=MetricKind.NUMBER,
         unit=unit,
+        decimals=info.accuracy_decimals if isinstance(info, SensorInfo) else None,
     )
 
 
@@ -210,6 +214,8 @@ def plausible_value(
         return None
     if not math.isfinite(raw):
         return None
+    if binding.decimals is not None and binding.decimals >= 0:
+        raw = round(raw, binding.decimals)
     value = raw * binding.scale + binding.offset
     metric = binding.metric
     if metric == WIFI_SIGNAL:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-# Uptime sensors publish on an interval (60 s by default), so a reading can be that old
-# when it arrives; boot time estimates from two readings can differ by twice that.
-BOOT_SHIFT_TOLERANCE: Final = 180.0
+# Uptime sensors publish on an interval (60 s by default) and a new client first gets the
+# last published value, so a reading can be that old: boot time estimates from two readings
+# of one boot differ by up to that interval.
+BOOT_SHIFT_TOLERANCE: Final = 90.0
 CLOCK_DRIFT: Final = 0.002
+# An uptime shorter than the time nobody watched means the boot happened in between.
+UNWATCHED_MARGIN: Final = 5.0
 # A reboot this soon after the connection dropped is what caused the drop.
 OBSERVED_WINDOW: Final = 300.0
 
@@ -60,7 +63,7 @@ class RebootDetector:
         unwatched_since, lost_connection = self._unwatched_since, self._lost_connection
         self._unwatched_since = None
         self._lost_connection = False
-        if previous is None or not _rebooted_between(previous, reading):
+        if previous is None or not _rebooted_between(previous, reading, unwatched_since):
             return None
         if unwatched_since is None:
             observed = True
@@ -69,8 +72,15 @@ class RebootDetector:
         return RebootSighting(booted_at=reading.booted_at, observed=observed)
 
 
-def _rebooted_between(previous: UptimeReading, current: UptimeReading) -> bool:
+def _rebooted_between(
+    previous: UptimeReading, current: UptimeReading, unwatched_since: float | None
+) -> bool:
     if current.uptime < previous.uptime:
+        return True
+    if (
+        unwatched_since is not None
+        and current.uptime < current.at - unwatched_since - UNWATCHED_MARGIN
+    ):
         return True
     elapsed = max(0.0, current.at - previous.at)
     shift = current.booted_at - previous.booted_at

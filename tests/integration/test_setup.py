@@ -1,0 +1,115 @@
+"""Setup, unload and availability of a monitored device."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+
+from custom_components.predictive_maintenance.const import DOMAIN
+
+from .conftest import EntryFactory, SimDeviceFactory
+from .helpers import state, state_value, wait_for
+
+MAC = "02:00:00:00:01:01"
+
+
+def _available(hass: HomeAssistant, mac: str = MAC) -> bool:
+    return state_value(hass, mac, "health_score") not in (None, STATE_UNAVAILABLE)
+
+
+async def test_setup_and_unload(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """The entry connects, renders the health sensors and closes the connection on unload."""
+    device = await sim_device(name="esp-setup", friendly_name="ESP Setup", mac=MAC)
+    entry = await setup_entry(device)
+    assert entry.state is ConfigEntryState.LOADED
+    await device.wait_for_subscribers(1)
+    await wait_for(lambda: _available(hass), what="health score available")
+
+    assert state_value(hass, MAC, "risk_level") == "low"
+    risk = state(hass, MAC, "risk_level")
+    assert risk is not None
+    assert risk.attributes["options"] == ["low", "medium", "high", "critical"]
+    assert float(state_value(hass, MAC, "health_score") or "nan") > 50
+    assert state_value(hass, MAC, "anomaly_count") == "0"
+
+    device_entry = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, dr.format_mac(MAC))})
+    assert device_entry is not None
+    assert device_entry.name == "ESP Setup"
+    assert device_entry.manufacturer == "acme"
+    assert device_entry.model == "env_sensor"
+    assert device_entry.sw_version == "1.0.0 (ESPHome 2025.4.0)"
+    assert (dr.CONNECTION_NETWORK_MAC, dr.format_mac(MAC)) in device_entry.connections
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    await device.wait_for_clients(0)
+    assert state_value(hass, MAC, "health_score") == STATE_UNAVAILABLE
+
+
+@pytest.mark.usefixtures("enable_all_entities")
+async def test_metric_sensors_follow_the_device(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """Raw metric sensors show what the device pushes, in canonical units."""
+    device = await sim_device(mac=MAC)
+    await setup_entry(device)
+    await device.wait_for_subscribers(1)
+    values = device.values
+    await wait_for(
+        lambda: state_value(hass, MAC, "heap_free") == str(values["heap_free"]),
+        what="heap_free from the device",
+    )
+    assert state_value(hass, MAC, "wifi_signal") == str(values["wifi_signal"])
+    assert state_value(hass, MAC, "internal_temperature") == str(values["internal_temperature"])
+    assert state_value(hass, MAC, "uptime") == str(values["uptime"])
+
+    device.advance(60)
+    await device.push_states()
+    later = device.values
+    await wait_for(
+        lambda: state_value(hass, MAC, "uptime") == str(later["uptime"]),
+        what="uptime after a push",
+    )
+
+
+async def test_restart_makes_entities_unavailable_then_available(
+    hass: HomeAssistant,
+    sim_device: SimDeviceFactory,
+    setup_entry: EntryFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A device restart takes the entities offline; they return after the reconnect."""
+    caplog.set_level(logging.INFO, logger="custom_components.predictive_maintenance")
+    device = await sim_device(mac=MAC)
+    await setup_entry(device)
+    await wait_for(lambda: _available(hass), what="available")
+
+    await device.restart()
+    await wait_for(lambda: not _available(hass), what="unavailable after restart")
+    await device.wait_online()
+    await wait_for(lambda: _available(hass), hass=hass, fire_timers=True, what="back")
+
+    assert caplog.text.count("Lost connection to") == 1
+    assert caplog.text.count("is back online") == 1
+
+
+async def test_device_down_at_setup_comes_up_later(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """Setup succeeds while the device is down; entities become available once it answers."""
+    device = await sim_device(mac=MAC)
+    await device.go_offline()
+    entry = await setup_entry(device)
+    assert entry.state is ConfigEntryState.LOADED
+    assert state_value(hass, MAC, "health_score") == STATE_UNAVAILABLE
+
+    await device.come_back()
+    await wait_for(lambda: _available(hass), hass=hass, fire_timers=True, what="available")
