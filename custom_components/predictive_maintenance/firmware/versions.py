@@ -13,11 +13,13 @@ from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 from awesomeversion.exceptions import AwesomeVersionCompareException
 
 
+# "latest", "dev", "beta" and friends are labels, not something a release can be.
+_NOT_VERSIONS = frozenset({AwesomeVersionStrategy.UNKNOWN, AwesomeVersionStrategy.SPECIALCONTAINER})
+
+
 def is_valid_version(value: str) -> bool:
     """True when `value` is a version string the comparator can order."""
-    return bool(value.strip()) and AwesomeVersion(value).strategy != (
-        AwesomeVersionStrategy.UNKNOWN
-    )
+    return bool(value.strip()) and AwesomeVersion(value).strategy not in _NOT_VERSIONS
 
 
 def compare_versions(left: str, right: str) -> int:

@@ -1,0 +1,1 @@
+"""Tests of the firmware protocol layer: catalogue, images, OTA client and server."""
