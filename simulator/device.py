@@ -66,6 +66,9 @@ class DeviceConfig:
     switches: tuple[str, ...] = ()  # object_ids of extra switch entities
     max_connections: int = 5
     ping_interval: float = 60.0  # device pings a client silent this long, drops it at 2.5x
+    # api reboot_timeout: simulated s without any API client before the device reboots itself
+    # (ESPHome's default is 900; None = never, the simulator default so tests stay quiet)
+    reboot_timeout: float | None = None
     initial_uptime: float = 0.0  # simulated uptime at first start
     initial_reset_reason: str = REASON_POWER_ON
 
@@ -114,6 +117,7 @@ class SimulatedDevice:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._push_task: asyncio.Task[None] | None = None
         self._crash_timer: asyncio.TimerHandle | None = None
+        self._idle_since: float | None = 0.0  # sim time the last client left
         self._changed = asyncio.Event()
 
     # Identity and state, read by tests and by the server.
@@ -220,7 +224,7 @@ class SimulatedDevice:
         self._clock_origin = self._loop.time()
         self._power = "running"
         if self._network_up:
-            await self._server.listen(self.config.port)
+            await self._server.listen(self.port)
         self._schedule_crash()
         if self.config.push_interval is not None:
             self._push_task = self._spawn(self._push_loop(self.config.push_interval))
@@ -250,11 +254,27 @@ class SimulatedDevice:
         await asyncio.sleep(0)
 
     def advance(self, seconds: float) -> None:
-        """Move the simulated clock forward; a crash that falls due happens at once."""
+        """Move the simulated clock forward, playing every crash or reboot that falls due.
+
+        A reboot while no client is connected happens unseen, in the past (the device stays
+        reachable, uptime counts from that moment). With clients connected the first one
+        plays out for real: connections reset, `reboot_delay` real seconds of refusal, and
+        the rest of the advanced time passes while the device boots.
+        """
         if seconds < 0:
             raise ValueError("time only moves forward")
-        self._clock_base += seconds
-        self._check_crash()
+        target = self.sim_time + seconds
+        while self._power == "running":
+            event = self._next_event()
+            if event is None or event[0] > target:
+                break
+            due, reason = event
+            self._clock_base += max(0.0, due - self.sim_time)
+            if self.client_count:
+                self._crash_now(reason)
+                break
+            self._reboot_unseen(reason, max(due, self._boot_time))
+        self._clock_base += max(0.0, target - self.sim_time)
         self._schedule_crash()
 
     async def restart(
@@ -484,6 +504,11 @@ class SimulatedDevice:
         self._notify()
 
     def on_sessions_changed(self) -> None:
+        if self.client_count:
+            self._idle_since = None
+        elif self._idle_since is None:
+            self._idle_since = self.sim_time
+        self._schedule_crash()
         self._notify()
 
     # Internals.
@@ -531,6 +556,7 @@ class SimulatedDevice:
             return
         self._power = "running"
         self._boot_time = self.sim_time
+        self._idle_since = self._boot_time if not self.client_count else None
         self.in_safe_mode = self._pending_safe_mode
         self._pending_safe_mode = False
         if self._network_up:
@@ -538,27 +564,40 @@ class SimulatedDevice:
         self._schedule_crash()
         self._notify()
 
-    def _crash_due(self) -> tuple[float, str] | None:
+    def _next_event(self) -> tuple[float, str] | None:
+        """(simulated due time, reset reason) of the next reboot the device will do itself."""
+        events: list[tuple[float, str]] = []
         crash = self._scenario.crash(self._boot_index)
-        if crash is None:
-            return None
-        return self._boot_time + crash.uptime, crash.reason
+        if crash is not None:
+            events.append((self._boot_time + max(1.0, crash.uptime), crash.reason))
+        timeout = self.config.reboot_timeout
+        if timeout is not None and self._idle_since is not None:
+            idle_from = max(self._idle_since, self._boot_time)
+            events.append((idle_from + max(1.0, timeout), REASON_SOFTWARE_RESTART))
+        return min(events, default=None)
 
     def _check_crash(self) -> None:
         if self._power != "running":
             return
-        due = self._crash_due()
-        if due is not None and self.sim_time >= due[0]:
-            self._crash_now(due[1])
+        event = self._next_event()
+        if event is not None and self.sim_time >= event[0]:
+            self._crash_now(event[1])
+
+    def _reboot_unseen(self, reason: str, at: float) -> None:
+        """A reboot in the past that no client saw: only the bookkeeping changes."""
+        self._mark_reboot(reason)
+        self._boot_time = at
+        self._idle_since = at
+        self.in_safe_mode = False
 
     def _schedule_crash(self) -> None:
         self._cancel_crash_timer()
         if self._power != "running" or self._loop is None or self.config.time_scale <= 0:
             return
-        due = self._crash_due()
-        if due is None:
+        event = self._next_event()
+        if event is None:
             return
-        delay = (due[0] - self.sim_time) / self.config.time_scale
+        delay = (event[0] - self.sim_time) / self.config.time_scale
         if not math.isfinite(delay):
             return
         self._crash_timer = self._loop.call_later(max(0.0, delay), self._on_crash_timer)

@@ -45,9 +45,16 @@ def message_type(message: Message) -> int:
     return PROTO_TO_MESSAGE_TYPE[type(message)]
 
 
-def decode(msg_type: int, payload: bytes) -> Message | None:
+class MessageDecodeError(ValueError):
+    """A payload that does not parse as the message its id names."""
+
+
+def decode(msg_type: int, payload: bytes) -> Message:
     """Parse a client message; None for ids this client version does not know."""
     cls = MESSAGE_TYPE_TO_PROTO.get(msg_type)
     if cls is None:
         return None
-    return cls.FromString(payload)
+    try:
+        return cls.FromString(payload)
+    except Exception as err:  # protobuf's DecodeError; protobuf ships no type stubs
+        raise MessageDecodeError(f"bad payload for message type {msg_type}") from err

@@ -12,8 +12,6 @@ import logging
 from collections.abc import Iterable
 from typing import Protocol
 
-from google.protobuf.message import DecodeError
-
 from . import messages as m
 from .protocol import MessageTransport, ProtocolError, negotiate
 
@@ -126,7 +124,7 @@ class Session:
             ConnectionError,
             ProtocolError,
             TimeoutError,
-            DecodeError,
+            m.MessageDecodeError,
         ):
             pass
         except Exception:
@@ -161,7 +159,7 @@ class Session:
         """Answer one request; False when the session should end."""
         backend = self.backend
         # Only requests that carry fields we read are parsed; others may be of any version.
-        msg = m.decode(msg_type, payload) if msg_type in _PARSED else None
+        msg: m.Message = m.decode(msg_type, payload) if msg_type in _PARSED else None
         if msg_type == m.HELLO_REQUEST:
             self.client_info = msg.client_info
             self.send([backend.hello_response()])

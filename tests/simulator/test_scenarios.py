@@ -9,7 +9,7 @@ import pytest
 from simulator import SCENARIOS, SimulatedDevice, make_scenario
 from simulator.fleet import DEMO_TIME_SCALE
 
-from .conftest import DeviceFactory
+from .conftest import ClientFactory, DeviceFactory
 
 SAMPLE_TIMES = [0.0, 1.0, 59.0, 600.5, 3600.0, 7777.0, 20_000.0]
 
@@ -122,8 +122,41 @@ async def test_memory_leak_device_crashes_and_reboots_deterministically(
     assert before_crash["heap_min_free"] < trace[0]["heap_min_free"]
     assert first.reset_reason == "Exception"
     assert first.reboots == ["Exception"]
-    assert after_boot["uptime"] == 0.0
+    assert after_boot["uptime"] < 60.0  # rebooted unseen inside the last step
     assert after_boot["heap_free"] > 140_000
+    assert first.is_online
+
+
+async def test_watched_leak_crash_resets_the_connection(
+    make_device: DeviceFactory, make_client: ClientFactory
+) -> None:
+    dev = await make_device(scenario="memory_leak", seed=3, reboot_delay=0.5)
+    await make_client(dev)
+    await dev.wait_for_clients(1)
+    dev.advance(20_000.0)  # well past the leak's crash
+    assert dev.is_rebooting
+    assert dev.reset_reason == "Exception"
+    await dev.wait_for_clients(0)
+    await dev.wait_online()
+    assert dev.uptime == 0.0
+
+
+async def test_reboot_timeout_without_clients(
+    make_device: DeviceFactory, make_client: ClientFactory
+) -> None:
+    """Field case C04: unmonitored, the device reboots every reboot_timeout, unseen."""
+    dev = await make_device(initial_uptime=86_400.0, reboot_timeout=900.0)
+    client = await make_client(dev)
+    await dev.wait_for_clients(1)
+    dev.advance(5000.0)  # watched: no reboot
+    assert dev.boot_count == 0
+    await client.disconnect()
+    await dev.wait_for_clients(0)
+    dev.advance(8 * 900.0 + 420.0)
+    assert dev.boot_count == 8
+    assert dev.uptime == 420.0
+    assert dev.reset_reason == "Software/System restart"
+    assert dev.is_online
 
 
 async def test_crash_loop_device_reboots_on_its_own(make_device: DeviceFactory) -> None:
