@@ -18,21 +18,39 @@ class DetectorConfig:
         baseline jumps to the short mean (a level shift is then the new normal).
     clear_samples / clear_ratio: an excursion ends after this many samples below
         ``clear_ratio * z_threshold``.
-    suppress_samples: minimum distance between two events of one stream.
+    suppress_samples / override: minimum distance between two events of one stream,
+        unless the new excursion reaches override times the threshold (a real failure
+        right after a marginal alarm is not hidden).
+    peak_decay / peak_ratio: the largest z seen outside events, decaying by peak_decay per
+        sample, raises the bar to peak_ratio times itself: a heavy-tailed stream has to
+        beat its own recent extremes to raise an event.
+    slot_peak_decay / slot_peak_ratio: the same per hour of the day, so a spike that
+        recurs at the same hour every day stops being news.
+    season_rate / season_gate: learning rate of the 24 hourly offsets of the daily
+        profile, used (after a day) only while it cuts the spread below season_gate
+        times that of a flat level.
     rel_floor / abs_floor: the spread never drops below these (relative to the level,
         absolute), besides the quantisation step.
     """
 
     warmup_samples: int = 50
     z_threshold: float = 3.0
-    alpha: float = 0.01
+    alpha: float = 0.003
     fast_alpha: float = 0.2
+    point_weight: float = 1.0
     clip: float = 3.0
     relearn_after: int = 12
     clear_samples: int = 3
     clear_ratio: float = 0.8
-    suppress_samples: int = 30
+    suppress_samples: int = 200
+    override: float = 2.0
     rel_floor: float = 1e-4
+    season_rate: float = 0.05
+    season_gate: float = 0.8
+    peak_decay: float = 0.999
+    peak_ratio: float = 0.6
+    slot_peak_decay: float = 0.98
+    slot_peak_ratio: float = 1.0
     abs_floor: float = 1e-9
 
     def __post_init__(self) -> None:

@@ -23,12 +23,20 @@ from typing import Any
 from .config import DetectorConfig
 
 MAD_TO_SIGMA = 1.2533141373155001  # sqrt(pi/2): mean absolute deviation -> sigma for Gaussian noise
-Z_CAP = 1e9  # keeps the score strictly below 1.0 while ranking any realistic z
-CLIP_AFTER = 10  # samples before residual clipping starts (the spread is meaningless before)
+Z_CAP = 1e9  # bounds the peak trackers
+R_CAP = 1e6  # z / threshold cap: r^2 / (r^2 + 1) stays strictly below 1.0
+CLIP_AFTER = 10
+DAY_S = 86_400.0
+SEASON_SLOTS = 24
+SLOT_S = (
+    DAY_S / SEASON_SLOTS
+)  # samples before residual clipping starts (the spread is meaningless before)
 STATE_FIELDS = (
     "n",
     "level",
+    "plain",
     "dev",
+    "dev_plain",
     "fast",
     "quantum",
     "integral",
@@ -37,7 +45,13 @@ STATE_FIELDS = (
     "in_event",
     "quiet",
     "cooldown",
+    "peak",
+    "t_first",
+    "season",
+    "slot_peak",
 )
+
+FLOAT_FIELDS = ("level", "plain", "dev", "dev_plain", "fast", "quantum", "prev", "peak", "t_first")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +70,8 @@ class Step:
 
 def score_from_z(z: float, threshold: float) -> float:
     """Map z >= 0 to [0, 1): 0.5 at the threshold, never exactly 1.0."""
-    z = min(z, Z_CAP)
-    return z * z / (z * z + threshold * threshold)
+    r = min(z / threshold, R_CAP)
+    return r * r / (r * r + 1.0)
 
 
 def severity_rank(z: float, threshold: float) -> int:
@@ -85,22 +99,30 @@ class StreamDetector:
         "config",
         "cooldown",
         "dev",
+        "dev_plain",
         "fast",
         "in_event",
         "integral",
         "level",
         "n",
+        "peak",
+        "plain",
         "prev",
         "quantum",
         "quiet",
         "run",
+        "season",
+        "slot_peak",
+        "t_first",
     )
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
         self.n = 0
-        self.level = 0.0
+        self.level = 0.0  # level of the deseasonalised value
+        self.plain = 0.0  # level without the daily profile
         self.dev = 0.0
+        self.dev_plain = 0.0
         self.fast = 0.0
         self.quantum = 0.0  # 0 = no change seen yet
         self.integral = True
@@ -109,64 +131,103 @@ class StreamDetector:
         self.in_event = False
         self.quiet = 0
         self.cooldown = 0
+        self.peak = 0.0
+        self.t_first = 0.0
+        self.season = [0.0] * SEASON_SLOTS
+        self.slot_peak = [0.0] * SEASON_SLOTS
 
     @property
     def samples(self) -> int:
         """Samples learned so far."""
         return self.n
 
-    def sigma(self) -> float:
-        """Current robust spread with its floors."""
+    def _floor(self, level: float) -> float:
         c = self.config
         step = self.quantum if self.quantum > 0.0 else (1.0 if self.integral else 0.0)
-        return max(MAD_TO_SIGMA * self.dev, step, c.rel_floor * abs(self.level), c.abs_floor)
+        return max(step, c.rel_floor * abs(level), c.abs_floor)
 
-    def update(self, x: float) -> Step:
-        """Score ``x`` against the baseline, then learn it. ``x`` must be finite."""
+    def seasonal(self, t: float | None) -> bool:
+        """Whether the daily profile explains the stream better than a flat level."""
         c = self.config
-        t = c.z_threshold
+        return (
+            t is not None
+            and t - self.t_first >= DAY_S
+            and self.dev < c.season_gate * self.dev_plain
+        )
+
+    def update(self, x: float, t: float | None = None) -> Step:
+        """Score ``x`` (stamped ``t`` seconds, for the daily profile) then learn it."""
+        c = self.config
+        thr = c.z_threshold
         n = self.n
+        slot = 0 if t is None else int((t % DAY_S) // SLOT_S)
         if n == 0:
             self.n = 1
-            self.level = self.fast = self.prev = x
+            self.level = self.plain = self.fast = self.prev = x
             self.integral = x.is_integer()
+            self.t_first = 0.0 if t is None else t
             return Step(0.0, 0.0, False, False, "high", x, x, 1)
 
-        sigma = self.sigma()
-        level = self.level
-        fast = self.fast + c.fast_alpha * (x - self.fast)
-        resid = x - level
+        active = self.seasonal(t)
+        offset = self.season[slot] if active else 0.0
+        base = self.level if active else self.plain
+        spread = self.dev if active else self.dev_plain
+        sigma = max(MAD_TO_SIGMA * spread, self._floor(base))
+        expected = base + offset
+        resid = x - expected
+        fast = self.fast + c.fast_alpha * (x - offset - self.fast)
         z_point = abs(resid) / sigma
-        z_shift = abs(fast - level) / (sigma * c.fast_scale)
-        z = min(max(z_point, z_shift), Z_CAP)
+        z_shift = abs(fast - base) / (sigma * c.fast_scale)
+        z_raw = max(c.point_weight * z_point, z_shift)
+        bar = max(thr, c.peak_ratio * self.peak, c.slot_peak_ratio * self.slot_peak[slot])
+        ratio = min(z_raw / bar, R_CAP)
+        z = ratio * thr
         judged = n >= c.warmup_samples
-        score = z * z / (z * z + t * t) if judged else 0.0
-        toward = resid if z_point >= z_shift else fast - level
-        anomalous = judged and z >= t
+        score = ratio * ratio / (ratio * ratio + 1.0) if judged else 0.0
+        toward = resid if z_point >= z_shift else fast - base
+        anomalous = judged and z >= thr
 
         if self.in_event:
-            if z < c.clear_ratio * t:
+            if z < c.clear_ratio * thr:
                 self.quiet += 1
                 if self.quiet >= c.clear_samples:
                     self.in_event = False
                     self.quiet = 0
             else:
                 self.quiet = 0
-        event = anomalous and not self.in_event and self.cooldown == 0
+        event = anomalous and not self.in_event and (self.cooldown == 0 or ratio >= c.override)
         if event:
             self.in_event = True
             self.quiet = 0
             self.cooldown = c.suppress_samples
         elif self.cooldown > 0:
             self.cooldown -= 1
+        if n >= CLIP_AFTER:
+            self.peak = max(min(z_raw, Z_CAP), c.peak_decay * self.peak)
+            if t is not None:
+                self.slot_peak[slot] = max(
+                    min(z_raw, Z_CAP), c.slot_peak_decay * self.slot_peak[slot]
+                )
 
         rate = max(c.alpha, 1.0 / (n + 1))
-        lim = c.clip * sigma if n >= CLIP_AFTER else float("inf")
-        clipped = min(max(resid, -lim), lim)
-        self.level = level + rate * clipped
-        self.dev += rate * (abs(clipped) - self.dev)
+        clipping = n >= CLIP_AFTER
+        r_plain = x - self.plain
+        lim = c.clip * max(MAD_TO_SIGMA * self.dev_plain, self._floor(self.plain))
+        r_plain = min(max(r_plain, -lim), lim) if clipping else r_plain
+        self.plain += rate * r_plain
+        self.dev_plain += rate * (abs(r_plain) - self.dev_plain)
+        if t is not None:
+            r_seas = x - self.level - self.season[slot]
+            lim = c.clip * max(MAD_TO_SIGMA * self.dev, self._floor(self.level))
+            r_seas = min(max(r_seas, -lim), lim) if clipping else r_seas
+            self.level += rate * r_seas
+            self.dev += rate * (abs(r_seas) - self.dev)
+            self.season[slot] += c.season_rate * r_seas
+        else:
+            self.level = self.plain
+            self.dev = self.dev_plain
 
-        out_of_band = judged and z_point >= t
+        out_of_band = judged and z_point >= thr
         if out_of_band and resid > 0:
             self.run = self.run + 1 if self.run > 0 else 1
         elif out_of_band and resid < 0:
@@ -174,7 +235,9 @@ class StreamDetector:
         else:
             self.run = 0
         if abs(self.run) >= c.relearn_after:
-            self.level = fast
+            shift = fast - base
+            self.level += shift
+            self.plain += shift
             self.run = 0
 
         step = abs(x - self.prev)
@@ -190,14 +253,17 @@ class StreamDetector:
             judged,
             event,
             "high" if toward >= 0 else "low",
-            level - t * sigma,
-            level + t * sigma,
+            expected - thr * sigma,
+            expected + thr * sigma,
             self.n,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe state (the config is stored by the owner)."""
-        return {name: getattr(self, name) for name in STATE_FIELDS}
+        state: dict[str, Any] = {name: getattr(self, name) for name in STATE_FIELDS}
+        state["season"] = list(self.season)
+        state["slot_peak"] = list(self.slot_peak)
+        return state
 
     @classmethod
     def from_dict(cls, data: object, config: DetectorConfig | None = None) -> StreamDetector:
@@ -207,8 +273,10 @@ class StreamDetector:
         det = cls(config)
         try:
             det.n = _as_int(data["n"])
-            for name in ("level", "dev", "fast", "quantum", "prev"):
+            for name in FLOAT_FIELDS:
                 setattr(det, name, _as_float(data[name]))
+            det.season = _as_slots(data["season"])
+            det.slot_peak = _as_slots(data["slot_peak"])
             det.integral = bool(data["integral"])
             det.in_event = bool(data["in_event"])
             det.run = _as_int(data["run"])
@@ -216,7 +284,7 @@ class StreamDetector:
             det.cooldown = _as_int(data["cooldown"])
         except KeyError as err:
             raise ValueError(f"detector state lacks {err}") from err
-        if det.n < 0 or det.dev < 0 or det.quantum < 0:
+        if det.n < 0 or det.dev < 0 or det.dev_plain < 0 or det.quantum < 0:
             raise ValueError("detector state out of range")
         return det
 
@@ -228,6 +296,12 @@ def _as_float(value: object) -> float:
     if not math.isfinite(out):
         raise ValueError("non-finite number in state")
     return out
+
+
+def _as_slots(value: object) -> list[float]:
+    if not isinstance(value, list) or len(value) != SEASON_SLOTS:
+        raise ValueError(f"expected a list of {SEASON_SLOTS} numbers")
+    return [_as_float(v) for v in value]
 
 
 def _as_int(value: object) -> int:

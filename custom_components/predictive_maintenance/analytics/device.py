@@ -251,6 +251,6 @@ class DeviceAnalytics:
                 obj.anomalies.append((float(t), str(m)))
             obj.reboots = RebootLog.from_dict(data["reboots"])
             obj.risk = RiskTracker.from_dict(data["risk"])
-        except (KeyError, TypeError, AttributeError) as err:
-            raise ValueError(f"corrupt analytics state: {err!r}") from err
+        except (KeyError, TypeError, AttributeError, ValueError) as err:
+            raise ValueError(f"corrupt analytics state: {err}") from err
         return obj

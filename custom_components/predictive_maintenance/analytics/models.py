@@ -56,6 +56,10 @@ class AnomalyEvent:
     direction: str
     z: float
 
+    def __getitem__(self, key: str) -> object:
+        """Dict-style access, for callers of the seed facade that indexed its dicts."""
+        return self.as_dict()[key]
+
     def as_dict(self) -> dict[str, object]:
         """JSON-safe form, for events, diagnostics and the seed facade."""
         return {

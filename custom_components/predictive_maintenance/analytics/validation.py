@@ -7,6 +7,9 @@ from numbers import Real
 
 from .errors import InvalidSampleError
 
+# No sensor reads beyond this; it keeps differences of two samples finite.
+MAX_MAGNITUDE = 1e300
+
 
 def finite_float(value: object, what: str = "value") -> float:
     """Return ``value`` as a float, or raise InvalidSampleError before any state is touched."""
@@ -16,4 +19,6 @@ def finite_float(value: object, what: str = "value") -> float:
     number = float(value)
     if not math.isfinite(number):
         raise InvalidSampleError(f"{what} must be finite, got {number!r}")
+    if abs(number) > MAX_MAGNITUDE:
+        raise InvalidSampleError(f"{what} {number!r} is beyond +-{MAX_MAGNITUDE:g}")
     return number

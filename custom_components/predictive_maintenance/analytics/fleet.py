@@ -1,0 +1,264 @@
+"""The detector of detector.py for N streams at once: one numpy pass per tick.
+
+State is a struct of arrays; every operation mirrors StreamDetector.update in the same
+order, so results are bit-identical to the per-sample path (tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .config import DetectorConfig
+from .detector import (
+    CLIP_AFTER,
+    DAY_S,
+    MAD_TO_SIGMA,
+    R_CAP,
+    SEASON_SLOTS,
+    SLOT_S,
+    Z_CAP,
+    StreamDetector,
+)
+from .errors import InvalidSampleError
+from .validation import MAX_MAGNITUDE
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+_FLOATS = ("level", "plain", "dev", "dev_plain", "fast", "quantum", "prev", "peak", "t_first")
+_INTS = ("n", "run", "quiet", "cooldown")
+_BOOLS = ("integral", "in_event")
+_SLOTS = ("season", "slot_peak")
+
+
+@dataclass(frozen=True, slots=True)
+class FleetStep:
+    """Per-stream results of one tick (arrays of length N)."""
+
+    score: FloatArray
+    z: FloatArray
+    event: BoolArray
+    judged: BoolArray
+    high: BoolArray
+    expected_low: FloatArray
+    expected_high: FloatArray
+
+
+class FleetDetector:
+    """N independent streams sharing one DetectorConfig."""
+
+    def __init__(self, size: int, config: DetectorConfig | None = None) -> None:
+        self.config = config or DetectorConfig()
+        self.size = size
+        self.n: IntArray = np.zeros(size, dtype=np.int64)
+        self.run: IntArray = np.zeros(size, dtype=np.int64)
+        self.quiet: IntArray = np.zeros(size, dtype=np.int64)
+        self.cooldown: IntArray = np.zeros(size, dtype=np.int64)
+        self.level: FloatArray = np.zeros(size)
+        self.plain: FloatArray = np.zeros(size)
+        self.dev: FloatArray = np.zeros(size)
+        self.dev_plain: FloatArray = np.zeros(size)
+        self.fast: FloatArray = np.zeros(size)
+        self.quantum: FloatArray = np.zeros(size)
+        self.prev: FloatArray = np.zeros(size)
+        self.peak: FloatArray = np.zeros(size)
+        self.t_first: FloatArray = np.zeros(size)
+        self.integral: BoolArray = np.ones(size, dtype=np.bool_)
+        self.in_event: BoolArray = np.zeros(size, dtype=np.bool_)
+        self.season: FloatArray = np.zeros((size, SEASON_SLOTS))
+        self.slot_peak: FloatArray = np.zeros((size, SEASON_SLOTS))
+        self._rows = np.arange(size)
+
+    @property
+    def state_bytes(self) -> int:
+        """Bytes of model state held per stream."""
+        arrays = [getattr(self, f) for f in (*_FLOATS, *_INTS, *_BOOLS, *_SLOTS)]
+        return sum(int(a.nbytes) for a in arrays) // max(self.size, 1)
+
+    def _floor(self, level: FloatArray) -> FloatArray:
+        c = self.config
+        step = np.where(self.quantum > 0.0, self.quantum, np.where(self.integral, 1.0, 0.0))
+        floor: FloatArray = np.maximum(np.maximum(step, c.rel_floor * np.abs(level)), c.abs_floor)
+        return floor
+
+    def update(self, values: npt.ArrayLike, t: float | npt.ArrayLike | None = None) -> FleetStep:
+        """One sample for every stream; ``t`` a shared timestamp, one per stream, or None."""
+        x = np.asarray(values, dtype=np.float64)
+        if x.shape != (self.size,):
+            raise InvalidSampleError(f"expected {self.size} values, got shape {x.shape}")
+        if not np.all(np.isfinite(x)) or np.any(np.abs(x) > MAX_MAGNITUDE):
+            raise InvalidSampleError("values must be finite and within +-1e300")
+        has_t = t is not None
+        ts = np.broadcast_to(np.asarray(0.0 if t is None else t, dtype=np.float64), x.shape)
+        if has_t and not np.all(np.isfinite(ts)):
+            raise InvalidSampleError("timestamps must be finite")
+
+        c = self.config
+        thr = c.z_threshold
+        n = self.n
+        rows = self._rows
+        slot = (ts % DAY_S // SLOT_S).astype(np.int64) if has_t else np.zeros(self.size, np.int64)
+        first = n == 0
+
+        if has_t:
+            active = (ts - self.t_first >= DAY_S) & (self.dev < c.season_gate * self.dev_plain)
+        else:
+            active = np.zeros(self.size, dtype=np.bool_)
+        season_now = self.season[rows, slot]
+        offset = np.where(active, season_now, 0.0)
+        base = np.where(active, self.level, self.plain)
+        spread = np.where(active, self.dev, self.dev_plain)
+        sigma = np.maximum(MAD_TO_SIGMA * spread, self._floor(base))
+        expected = base + offset
+        resid = x - expected
+        fast = self.fast + c.fast_alpha * (x - offset - self.fast)
+        z_point = np.abs(resid) / sigma
+        z_shift = np.abs(fast - base) / (sigma * c.fast_scale)
+        z_raw = np.maximum(c.point_weight * z_point, z_shift)
+        bar = np.maximum(
+            np.maximum(thr, c.peak_ratio * self.peak),
+            c.slot_peak_ratio * self.slot_peak[rows, slot],
+        )
+        ratio = np.minimum(z_raw / bar, R_CAP)
+        z = ratio * thr
+        judged = n >= c.warmup_samples
+        score = np.where(judged, ratio * ratio / (ratio * ratio + 1.0), 0.0)
+        toward = np.where(z_point >= z_shift, resid, fast - base)
+        anomalous = judged & (z >= thr)
+
+        was_in = self.in_event
+        below = z < c.clear_ratio * thr
+        quiet = np.where(was_in, np.where(below, self.quiet + 1, 0), self.quiet)
+        cleared = was_in & below & (quiet >= c.clear_samples)
+        in_event = was_in & ~cleared
+        quiet = np.where(cleared, 0, quiet)
+        event = anomalous & ~in_event & ((self.cooldown == 0) | (ratio >= c.override))
+        in_event = in_event | event
+        quiet = np.where(event, 0, quiet)
+        cooldown = np.where(
+            event, c.suppress_samples, np.where(self.cooldown > 0, self.cooldown - 1, self.cooldown)
+        )
+        clipping = n >= CLIP_AFTER
+        z_capped = np.minimum(z_raw, Z_CAP)
+        peak = np.where(clipping, np.maximum(z_capped, c.peak_decay * self.peak), self.peak)
+        slot_peak_now = self.slot_peak[rows, slot]
+        slot_peak_new = np.where(
+            clipping & has_t, np.maximum(z_capped, c.slot_peak_decay * slot_peak_now), slot_peak_now
+        )
+
+        rate = np.maximum(c.alpha, 1.0 / (n + 1))
+        r_plain = x - self.plain
+        lim = c.clip * np.maximum(MAD_TO_SIGMA * self.dev_plain, self._floor(self.plain))
+        r_plain = np.where(clipping, np.minimum(np.maximum(r_plain, -lim), lim), r_plain)
+        plain = self.plain + rate * r_plain
+        dev_plain = self.dev_plain + rate * (np.abs(r_plain) - self.dev_plain)
+        if has_t:
+            r_seas = x - self.level - season_now
+            lim = c.clip * np.maximum(MAD_TO_SIGMA * self.dev, self._floor(self.level))
+            r_seas = np.where(clipping, np.minimum(np.maximum(r_seas, -lim), lim), r_seas)
+            level = self.level + rate * r_seas
+            dev = self.dev + rate * (np.abs(r_seas) - self.dev)
+            season_new = season_now + c.season_rate * r_seas
+        else:
+            level = plain
+            dev = dev_plain
+            season_new = season_now
+
+        out_of_band = judged & (z_point >= thr)
+        up = out_of_band & (resid > 0)
+        down = out_of_band & (resid < 0)
+        run = np.where(
+            up,
+            np.where(self.run > 0, self.run + 1, 1),
+            np.where(down, np.where(self.run < 0, self.run - 1, -1), 0),
+        )
+        relearn = np.abs(run) >= c.relearn_after
+        shift = fast - base
+        level = np.where(relearn, level + shift, level)
+        plain = np.where(relearn, plain + shift, plain)
+        run = np.where(relearn, 0, run)
+
+        step = np.abs(x - self.prev)
+        quantum = np.where(
+            (step > 0.0) & ((self.quantum == 0.0) | (step < self.quantum)), step, self.quantum
+        )
+        integral = self.integral & (x == np.floor(x))
+
+        # First sample of a stream: it only seeds the baseline.
+        keep = ~first
+        self.level = np.where(keep, level, x)
+        self.plain = np.where(keep, plain, x)
+        self.fast = np.where(keep, fast, x)
+        self.dev = np.where(keep, dev, self.dev)
+        self.dev_plain = np.where(keep, dev_plain, self.dev_plain)
+        self.quantum = np.where(keep, quantum, self.quantum)
+        self.integral = np.where(keep, integral, x == np.floor(x))
+        self.t_first = np.where(keep, self.t_first, ts if has_t else 0.0)
+        self.run = np.where(keep, run, self.run)
+        self.in_event = np.where(keep, in_event, self.in_event)
+        self.quiet = np.where(keep, quiet, self.quiet)
+        self.cooldown = np.where(keep, cooldown, self.cooldown)
+        self.peak = np.where(keep, peak, self.peak)
+        self.season[rows, slot] = np.where(keep, season_new, season_now)
+        self.slot_peak[rows, slot] = np.where(keep, slot_peak_new, slot_peak_now)
+        self.prev = x.copy()
+        self.n = n + 1
+        return FleetStep(
+            score=np.where(keep, score, 0.0),
+            z=np.where(keep, z, 0.0),
+            event=event & keep,
+            judged=judged & keep,
+            high=np.where(keep, toward >= 0, True),
+            expected_low=np.where(keep, expected - thr * sigma, x),
+            expected_high=np.where(keep, expected + thr * sigma, x),
+        )
+
+    # ---- conversion and persistence ----------------------------------------------------
+    def stream(self, i: int) -> StreamDetector:
+        """Stream ``i`` as a per-sample detector (same state)."""
+        return StreamDetector.from_dict(self._stream_state(i), self.config)
+
+    def _stream_state(self, i: int) -> dict[str, Any]:
+        state: dict[str, Any] = {f: float(getattr(self, f)[i]) for f in _FLOATS}
+        state.update({f: int(getattr(self, f)[i]) for f in _INTS})
+        state.update({f: bool(getattr(self, f)[i]) for f in _BOOLS})
+        state.update({f: [float(v) for v in getattr(self, f)[i]] for f in _SLOTS})
+        return state
+
+    @classmethod
+    def from_streams(
+        cls, streams: list[StreamDetector], config: DetectorConfig | None = None
+    ) -> FleetDetector:
+        """Stack per-sample detectors into one fleet."""
+        fleet = cls(len(streams), config or (streams[0].config if streams else None))
+        for i, det in enumerate(streams):
+            state = det.to_dict()
+            for f in (*_FLOATS, *_INTS, *_BOOLS):
+                getattr(fleet, f)[i] = state[f]
+            for f in _SLOTS:
+                getattr(fleet, f)[i, :] = state[f]
+        return fleet
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe state (a list of per-stream states plus the config)."""
+        return {
+            "version": 1,
+            "config": self.config.to_dict(),
+            "streams": [self._stream_state(i) for i in range(self.size)],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> FleetDetector:
+        """Inverse of to_dict; ValueError on an unknown version or a corrupt state."""
+        if not isinstance(data, dict) or data.get("version") != 1:
+            raise ValueError("unsupported or corrupt fleet state")
+        config = DetectorConfig.from_dict(data.get("config"))
+        streams = data.get("streams")
+        if not isinstance(streams, list):
+            raise ValueError("fleet state lacks its streams")
+        return cls.from_streams([StreamDetector.from_dict(s, config) for s in streams], config)

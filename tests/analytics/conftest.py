@@ -1,0 +1,1 @@
+"""The analytics tests are plain unit tests: no Home Assistant fixtures needed."""

@@ -1,0 +1,119 @@
+"""Anomaly detector behaviour: spikes, level shifts, flat and quantised metrics, warm-up."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from custom_components.predictive_maintenance.analytics import (
+    DetectorConfig,
+    DeviceAnalytics,
+    RiskLevel,
+    Severity,
+    StreamDetector,
+)
+
+
+def _feed(da: DeviceAnalytics, metric: str, values: list[float], dt: float = 10.0, t0: float = 0.0):
+    events = []
+    for i, v in enumerate(values):
+        ev = da.add_sample(metric, v, t0 + dt * i)
+        if ev is not None:
+            events.append((i, ev))
+    return events
+
+
+def test_spike_is_detected_once() -> None:
+    rng = np.random.default_rng(7)
+    values = list(50.0 + rng.normal(0.0, 1.0, 400))
+    values[300] = 80.0
+    da = DeviceAnalytics("dev", warmup_samples=50)
+    events = _feed(da, "internal_temperature", values)
+    # Gaussian noise crosses z = 3 now and then; the spike itself must give exactly one event.
+    at_spike = [(i, ev) for i, ev in events if i >= 300]
+    assert [i for i, _ in at_spike] == [300]
+    ev = at_spike[0][1]
+    assert ev.direction == "high"
+    assert ev.severity in (Severity.HIGH, Severity.CRITICAL)
+    assert 0.5 < ev.score < 1.0
+    assert 0.0 < ev.confidence <= 1.0
+    lo, hi = ev.expected_range
+    assert lo < 50.0 < hi < 80.0
+
+
+def test_level_shift_reported_once_then_learned_c09() -> None:
+    jitter = [16.0, 16.0, 17.0] * 240  # 720 samples, 2 h at 10 s
+    step = [20.0] * 2160  # 6 h
+    det = StreamDetector(DetectorConfig())
+    da = DeviceAnalytics("dev")
+    scores = []
+    events = []
+    for i, v in enumerate(jitter + step):
+        scores.append(det.update(v).score)
+        if da.add_sample("loop_time", v, 10.0 * i) is not None:
+            events.append(i)
+    assert events == [720]
+    assert all(s < 0.5 for s in scores[720 + 360 :])
+    assert all(0.0 <= s < 1.0 for s in scores)
+    rep = da.report(now=10.0 * (len(jitter) + len(step) - 1))
+    assert rep.anomaly_count == 1
+    assert rep.risk_level == RiskLevel.LOW
+
+
+def test_flat_metric_does_not_alarm_on_one_step_c09() -> None:
+    values = [-60.0] * 8640 + [-61.0] + [-60.0] * 10
+    da = DeviceAnalytics("dev")
+    assert _feed(da, "wifi_signal", values) == []
+
+
+def test_quantised_metric_never_moving_gives_finite_scores() -> None:
+    det = StreamDetector()
+    for _ in range(500):
+        step = det.update(120_000.0)
+        assert step.score == 0.0
+    assert det.update(120_004.0).event is False
+
+
+def test_no_verdict_during_warmup() -> None:
+    da = DeviceAnalytics("dev", warmup_samples=50)
+    values = [10.0] * 20 + [1000.0, -1000.0] * 15
+    assert _feed(da, "loop_time", values[:50]) == []
+    det = StreamDetector(DetectorConfig(warmup_samples=50))
+    steps = [det.update(v) for v in values]
+    assert not any(s.judged or s.event or s.score for s in steps)
+
+
+def test_warmup_is_configurable() -> None:
+    det = StreamDetector(DetectorConfig(warmup_samples=5))
+    steps = [det.update(v) for v in [1.0, 2.0, 1.0, 2.0, 1.0, 50.0]]
+    assert steps[-1].event
+
+
+def test_score_never_reaches_one() -> None:
+    det = StreamDetector()
+    for i in range(100):
+        det.update(float(i % 2))
+    assert det.update(1e299).score < 1.0
+
+
+def test_low_excursion_direction() -> None:
+    det = StreamDetector()
+    rng = np.random.default_rng(3)
+    for v in rng.normal(100.0, 2.0, 300):
+        det.update(float(v))
+    step = det.update(40.0)
+    assert step.event
+    assert step.direction == "low"
+
+
+def test_daily_profile_learns_recurring_pattern() -> None:
+    rng = np.random.default_rng(5)
+    det = StreamDetector()
+    events = []
+    for i in range(288 * 6):  # 6 days of 5-minute samples
+        t = 300.0 * i
+        hour = (t % 86_400) / 3600
+        value = 30.0 + (20.0 if 8 <= hour < 18 else 0.0) + rng.normal(0.0, 1.0)
+        if det.update(value, t).event:
+            events.append(i)
+    assert det.seasonal(300.0 * 288 * 6)
+    assert all(i < 288 * 2 for i in events)  # after two days the day/night step is normal
