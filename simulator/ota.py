@@ -249,6 +249,10 @@ class OTAServer:
         """Wait until `count` sessions have ended."""
         await self.wait_for(lambda: len(self.sessions) >= count, timeout)
 
+    async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until no connection is being handled (every session is recorded)."""
+        await self.wait_for(lambda: not self._handlers, timeout)
+
     def _notify(self) -> None:
         self._changed.set()
 
@@ -271,6 +275,7 @@ class OTAServer:
         finally:
             self._writers.discard(writer)
             self._handlers.discard(task)
+            self._notify()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         record = OTASessionRecord(index=len(self.sessions) + 1, started=time.monotonic())
