@@ -101,9 +101,17 @@ class FleetDetector:
         c = self.config
         thr = c.z_threshold
         n = self.n
-        rows = self._rows
-        slot = (ts % DAY_S // SLOT_S).astype(np.int64) if has_t else np.zeros(self.size, np.int64)
         first = n == 0
+        any_first = bool(first.any())
+        # One shared timestamp (the usual tick) selects one column: a view, no gather.
+        rows: slice | IntArray
+        slot: int | IntArray
+        if t is None or np.ndim(t) == 0:
+            rows = slice(None)
+            slot = int(float(ts[0]) % DAY_S // SLOT_S) if has_t else 0
+        else:
+            rows = self._rows
+            slot = (ts % DAY_S // SLOT_S).astype(np.int64)
 
         if has_t:
             active = (ts - self.t_first >= DAY_S) & (self.dev < c.season_gate * self.dev_plain)
@@ -189,33 +197,49 @@ class FleetDetector:
         )
         integral = self.integral & (x == np.floor(x))
 
-        # First sample of a stream: it only seeds the baseline.
-        keep = ~first
-        self.level = np.where(keep, level, x)
-        self.plain = np.where(keep, plain, x)
-        self.fast = np.where(keep, fast, x)
-        self.dev = np.where(keep, dev, self.dev)
-        self.dev_plain = np.where(keep, dev_plain, self.dev_plain)
-        self.quantum = np.where(keep, quantum, self.quantum)
-        self.integral = np.where(keep, integral, x == np.floor(x))
-        self.t_first = np.where(keep, self.t_first, ts if has_t else 0.0)
-        self.run = np.where(keep, run, self.run)
-        self.in_event = np.where(keep, in_event, self.in_event)
-        self.quiet = np.where(keep, quiet, self.quiet)
-        self.cooldown = np.where(keep, cooldown, self.cooldown)
-        self.peak = np.where(keep, peak, self.peak)
-        self.season[rows, slot] = np.where(keep, season_new, season_now)
-        self.slot_peak[rows, slot] = np.where(keep, slot_peak_new, slot_peak_now)
+        low = expected - thr * sigma
+        high = expected + thr * sigma
+        if any_first:
+            # The first sample of a stream only seeds its baseline (as in StreamDetector).
+            keep = ~first
+            level = np.where(keep, level, x)
+            plain = np.where(keep, plain, x)
+            fast = np.where(keep, fast, x)
+            dev = np.where(keep, dev, self.dev)
+            dev_plain = np.where(keep, dev_plain, self.dev_plain)
+            quantum = np.where(keep, quantum, self.quantum)
+            integral = np.where(keep, integral, x == np.floor(x))
+            self.t_first = np.where(keep, self.t_first, ts if has_t else 0.0)
+            run = np.where(keep, run, self.run)
+            in_event = np.where(keep, in_event, self.in_event)
+            quiet = np.where(keep, quiet, self.quiet)
+            cooldown = np.where(keep, cooldown, self.cooldown)
+            peak = np.where(keep, peak, self.peak)
+            season_new = np.where(keep, season_new, season_now)
+            slot_peak_new = np.where(keep, slot_peak_new, slot_peak_now)
+            score = np.where(keep, score, 0.0)
+            z = np.where(keep, z, 0.0)
+            event = event & keep
+            judged = judged & keep
+            toward = np.where(keep, toward, 0.0)
+            low = np.where(keep, low, x)
+            high = np.where(keep, high, x)
+        self.level, self.plain, self.fast = level, plain, fast
+        self.dev, self.dev_plain, self.quantum, self.integral = dev, dev_plain, quantum, integral
+        self.run, self.in_event, self.quiet, self.cooldown = run, in_event, quiet, cooldown
+        self.peak = peak
+        self.season[rows, slot] = season_new
+        self.slot_peak[rows, slot] = slot_peak_new
         self.prev = x.copy()
         self.n = n + 1
         return FleetStep(
-            score=np.where(keep, score, 0.0),
-            z=np.where(keep, z, 0.0),
-            event=event & keep,
-            judged=judged & keep,
-            high=np.where(keep, toward >= 0, True),
-            expected_low=np.where(keep, expected - thr * sigma, x),
-            expected_high=np.where(keep, expected + thr * sigma, x),
+            score=score,
+            z=z,
+            event=event,
+            judged=judged,
+            high=toward >= 0,
+            expected_low=low,
+            expected_high=high,
         )
 
     # ---- conversion and persistence ----------------------------------------------------

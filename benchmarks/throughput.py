@@ -1,0 +1,105 @@
+"""Throughput and state size of the detector, side by side with river's HalfSpaceTrees.
+
+python benchmarks/throughput.py [--samples N] [--streams N]
+Run it in a venv with river installed (see README.md); without river only our figures print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import _analytics_path  # noqa: F401, E402
+import numpy as np  # noqa: E402
+
+import analytics  # type: ignore[import-not-found]  # noqa: E402
+from analytics.fleet import FleetDetector  # type: ignore[import-not-found]  # noqa: E402
+
+
+def device_stream(samples: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Free heap of a device every 10 s: noise, a slow leak, a spike and a level shift."""
+    rng = np.random.default_rng(seed)
+    t = 10.0 * np.arange(samples)
+    heap = 150_000.0 - 0.05 * np.arange(samples) + 4.0 * rng.integers(-200, 200, samples)
+    heap[samples // 3] -= 30_000.0
+    heap[2 * samples // 3 :] -= 10_000.0
+    return t, heap
+
+
+def per_sample(values: np.ndarray, t: np.ndarray) -> tuple[float, int]:
+    """Samples per second of StreamDetector.update, and JSON bytes of its state."""
+    det = analytics.StreamDetector()
+    xs, ts = values.tolist(), t.tolist()
+    start = time.perf_counter()
+    for x, stamp in zip(xs, ts, strict=True):
+        det.update(x, stamp)
+    rate = len(xs) / (time.perf_counter() - start)
+    return rate, len(json.dumps(det.to_dict()))
+
+
+def fleet(values: np.ndarray, t: np.ndarray, streams: int, ticks: int) -> tuple[float, int]:
+    """Samples per second of FleetDetector.update over ``streams`` streams, bytes per stream."""
+    det = FleetDetector(streams)
+    offsets = np.linspace(0.0, 1_000.0, streams)
+    start = time.perf_counter()
+    for k in range(ticks):
+        det.update(values[k % values.size] + offsets, float(t[k % t.size]))
+    rate = streams * ticks / (time.perf_counter() - start)
+    return rate, det.state_bytes
+
+
+def river_hst(values: np.ndarray) -> tuple[float, int] | None:
+    """Samples per second of HalfSpaceTrees score_one + learn_one, and pickled model bytes."""
+    try:
+        from river import anomaly
+    except ImportError:
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    scaled = ((values - lo) / (hi - lo)).tolist()  # HST wants features in [0, 1]
+    model = anomaly.HalfSpaceTrees(seed=1)
+    start = time.perf_counter()
+    for x in scaled:
+        features = {"x": x}
+        model.score_one(features)
+        model.learn_one(features)
+    rate = len(scaled) / (time.perf_counter() - start)
+    return rate, len(pickle.dumps(model))
+
+
+def main() -> None:
+    """Print the figures and the ratios."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--samples", type=int, default=50_000)
+    parser.add_argument("--streams", type=int, default=10_000)
+    parser.add_argument("--ticks", type=int, default=300)
+    parser.add_argument("--river-samples", type=int, default=5_000)
+    args = parser.parse_args()
+    t, values = device_stream(args.samples)
+
+    ours_rate, ours_bytes = per_sample(values, t)
+    fleet_rate, fleet_bytes = fleet(values, t, args.streams, args.ticks)
+    print(f"per-sample path : {ours_rate:>14,.0f} samples/s  {ours_bytes:>7,} B state (JSON)")
+    print(
+        f"fleet path      : {fleet_rate:>14,.0f} samples/s  {fleet_bytes:>7,} B state/stream "
+        f"({args.streams:,} streams)"
+    )
+    hst = river_hst(values[: args.river_samples])
+    if hst is None:
+        print("river not installed: run in .venv-bench for the comparison")
+        return
+    hst_rate, hst_bytes = hst
+    print(f"river HST       : {hst_rate:>14,.0f} samples/s  {hst_bytes:>7,} B state (pickle)")
+    print(f"ratio per-sample / HST : {ours_rate / hst_rate:8.1f}x faster")
+    print(f"ratio fleet / HST      : {fleet_rate / hst_rate:8.1f}x faster")
+    print(f"state HST / per-sample : {hst_bytes / ours_bytes:8.1f}x larger")
+    print(f"state HST / fleet      : {hst_bytes / fleet_bytes:8.1f}x larger")
+
+
+if __name__ == "__main__":
+    main()
