@@ -18,6 +18,7 @@ from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import pytest
+from aioesphomeapi.api_pb2 import DisconnectRequest, HelloResponse
 from homeassistant.config_entries import (
     SOURCE_USER,
     SOURCE_ZEROCONF,
@@ -46,7 +47,8 @@ from custom_components.predictive_maintenance.device.probe import (
 )
 from simulator import SimulatedDevice
 
-from .conftest import SimDeviceFactory
+from .conftest import EntryFactory, SimDeviceFactory
+from .helpers import wait_for
 
 STRINGS = json.loads(
     (
@@ -343,6 +345,51 @@ async def test_probe_silent_device_times_out(
         await server.wait_closed()
 
 
+def _plaintext_frame(msg_type: int, payload: bytes) -> bytes:
+    def varuint(value: int) -> bytes:
+        out = bytearray()
+        while value > 0x7F:
+            out.append(value & 0x7F | 0x80)
+            value >>= 7
+        out.append(value)
+        return bytes(out)
+
+    return b"\x00" + varuint(len(payload)) + varuint(msg_type) + payload
+
+
+async def test_probe_goodbye_during_handshake(hass: HomeAssistant, socket_enabled: None) -> None:
+    """A device that reboots in the middle of the handshake is a connection error, not a crash.
+
+    The goodbye arrives in the same packet as the hello answer; aioesphomeapi 29.x then
+    reports the torn-down connection as connected, and using it would crash the interpreter.
+    """
+    hello = HelloResponse(api_version_major=1, api_version_minor=10, name="esp-flow")
+    packet = _plaintext_frame(2, hello.SerializeToString()) + _plaintext_frame(
+        5, DisconnectRequest().SerializeToString()
+    )
+    writers: list[asyncio.StreamWriter] = []
+
+    async def _hello_then_goodbye(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        writers.append(writer)
+        await reader.read(1024)
+        writer.write(packet)
+        await writer.drain()
+
+    server = await asyncio.start_server(_hello_then_goodbye, HOST, 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        for _ in range(3):
+            with pytest.raises(CannotConnectError):
+                await async_probe_device(HOST, port, None)
+    finally:
+        for writer in writers:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
 # ---------------------------------------------------------------- user step
 
 
@@ -470,7 +517,7 @@ async def test_user_flow_starts_monitoring(hass: HomeAssistant, device: Simulate
     await hass.async_block_till_done()
     entry = result["result"]
     assert entry.state is ConfigEntryState.LOADED
-    await device.wait_for_clients(1, timeout=30)
+    await device.wait_for_subscribers(1, timeout=30)
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await device.wait_for_clients(0, timeout=30)
@@ -654,6 +701,42 @@ async def test_reauth_new_key(
     await hass.async_block_till_done()
     assert mock_setup_entry.call_count == 1
     assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reauth_started_by_runtime(
+    hass: HomeAssistant, encrypted_device: SimulatedDevice, setup_entry: EntryFactory
+) -> None:
+    """End to end: the key changes, monitoring asks for it, the new key restores monitoring."""
+    entry = await setup_entry(encrypted_device, noise_psk=KEY)
+    # Fully connected first: a reboot in the middle of the runtime's handshake is another test.
+    await encrypted_device.wait_for_subscribers(1, timeout=30)
+
+    encrypted_device.set_noise_psk(NEW_KEY)
+    await encrypted_device.restart()
+
+    def _reauth_flows() -> list[Any]:
+        return [
+            flow
+            for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+            if flow["context"]["source"] == "reauth"
+        ]
+
+    await wait_for(lambda: bool(_reauth_flows()), hass=hass, fire_timers=True, what="reauth")
+    result = await _submit(hass, {"flow_id": _reauth_flows()[0]["flow_id"]})  # type: ignore[typeddict-item]
+    assert result["step_id"] == "reauth_confirm"
+
+    result = await _submit(hass, result, {CONF_NOISE_PSK: NEW_KEY})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.data[CONF_NOISE_PSK] == NEW_KEY
+    assert entry.state is ConfigEntryState.LOADED
+    await wait_for(
+        lambda: encrypted_device.subscriber_count >= 1,
+        hass=hass,
+        fire_timers=True,
+        what="monitoring with the new key",
+    )
 
 
 @pytest.mark.usefixtures("mock_setup_entry")

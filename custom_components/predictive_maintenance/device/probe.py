@@ -99,6 +99,23 @@ def is_valid_noise_psk(value: str) -> bool:
     return len(raw) == NOISE_PSK_LENGTH
 
 
+_MISSING: Final = object()
+
+
+def _connection_alive(client: APIClient) -> bool:
+    """Return False if the connection was torn down while its handshake finished.
+
+    aioesphomeapi 29.x (pinned by HA 2025.4) marks a connection as connected even when a
+    DisconnectRequest in the same read as the handshake's last answer already closed it; the
+    next request then crashes the interpreter. Newer versions raise instead. Attributes this
+    check does not find count as alive, so it never blocks a version that changed them.
+    """
+    connection = getattr(client, "_connection", _MISSING)
+    if connection is None:
+        return False
+    return getattr(connection, "_frame_helper", _MISSING) is not None
+
+
 def normalize_mac(mac: str) -> str:
     """Return a MAC as uppercase hex pairs joined by colons."""
     digits = "".join(ch for ch in mac if ch.isalnum()).upper()
@@ -124,6 +141,8 @@ async def async_probe_device(
     try:
         async with asyncio.timeout(PROBE_TIMEOUT):
             await client.connect(login=False)
+            if not _connection_alive(client):
+                raise CannotConnectError(f"{host}:{port} closed the connection during setup")
             info = await client.device_info()
     except RequiresEncryptionAPIError as err:
         raise RequiresKeyError(str(err)) from err
@@ -144,7 +163,9 @@ async def async_probe_device(
         _LOGGER.debug("Cannot connect to %s:%s: %s", host, port, err)
         raise CannotConnectError(str(err)) from err
     finally:
-        await client.disconnect(force=True)
+        # Saying goodbye on a torn-down connection would hit the same crash.
+        if _connection_alive(client):
+            await client.disconnect(force=True)
 
     # Reading DeviceInfo works without the password, but every later connection would fail.
     if info.uses_password:
