@@ -11,9 +11,11 @@ of the integration's parser so that tests of one check the other.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import struct
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 _IMAGE_MAGIC: Final = 0xE9
@@ -262,3 +264,46 @@ class FirmwareSlots:
             return BootOutcome(image=self.running, new_image=True)
         self.boot_time = now
         return BootOutcome(image=self.running)
+
+
+def write_catalogue_release(
+    folder: Path,
+    *,
+    project_name: str,
+    version: str,
+    chip_family: str = "ESP32",
+    size: int = DEFAULT_IMAGE_SIZE,
+    crash_loop: bool = False,
+    summary: str | None = None,
+    **metadata: object,
+) -> Path:
+    """Write ``<folder>/<project>/<version>/`` with `firmware.ota.bin` and `manifest.json`.
+
+    `metadata` goes to the manifest's top level (`patch_type`, `priority`, `fixes`,
+    `min_version`). Returns the manifest path. For demos and tests of the catalogue.
+    """
+    image = build_image(
+        project_name=project_name,
+        version=version,
+        chip_family=chip_family,
+        size=size,
+        crash_loop=crash_loop,
+    )
+    release_dir = folder / project_name / version
+    release_dir.mkdir(parents=True, exist_ok=True)
+    (release_dir / "firmware.ota.bin").write_bytes(image)
+    ota: dict[str, str] = {
+        "path": "firmware.ota.bin",
+        "md5": hashlib.md5(image).hexdigest(),
+        "sha256": hashlib.sha256(image).hexdigest(),
+        "summary": summary or f"{project_name} {version}",
+    }
+    manifest = {
+        "name": project_name,
+        "version": version,
+        "builds": [{"chipFamily": chip_family, "ota": ota}],
+        **metadata,
+    }
+    path = release_dir / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return path
