@@ -124,9 +124,9 @@ class PredictiveMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Offer the ESPHome integration's devices when there are any, else ask for an address."""
-        if self._esphome_candidates():
+        if user_input is None and self._esphome_candidates():
             return self.async_show_menu(step_id="user", menu_options=MENU_OPTIONS)
-        return await self.async_step_manual()
+        return await self.async_step_manual(user_input)
 
     async def async_step_manual(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the device's address and key, and check them on the device."""
