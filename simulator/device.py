@@ -334,6 +334,21 @@ class SimulatedDevice:
         """A different board answering at the same address (for new connections)."""
         self._mac = mac.upper()
 
+    def set_firmware(
+        self,
+        *,
+        project_version: str | None = None,
+        esphome_version: str | None = None,
+        compilation_time: str | None = None,
+        project_name: str | None = None,
+    ) -> None:
+        """What DeviceInfo reports from now on, e.g. after an OTA flash or a rollback."""
+        cfg = self.config
+        cfg.project_version = project_version or cfg.project_version
+        cfg.esphome_version = esphome_version or cfg.esphome_version
+        cfg.compilation_time = compilation_time or cfg.compilation_time
+        cfg.project_name = project_name or cfg.project_name
+
     def set_scenario(self, name: str) -> None:
         """Switch scenario; its drift starts from now, the current boot continues."""
         self._scenario = make_scenario(name, self.config.seed, self._traces or None)

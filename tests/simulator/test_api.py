@@ -171,6 +171,17 @@ async def test_set_mac_changes_identity(
     assert (await client.device_info()).mac_address == "02:00:00:00:99:AA"
 
 
+async def test_set_firmware_changes_device_info(
+    make_device: DeviceFactory, make_client: ClientFactory
+) -> None:
+    dev = await make_device(project_version="2.6.3")
+    dev.set_firmware(project_version="2.6.4", compilation_time="Jun  1 2026, 08:00:00")
+    info = await (await make_client(dev)).device_info()
+    assert info.project_version == "2.6.4"
+    assert info.compilation_time == "Jun  1 2026, 08:00:00"
+    assert info.esphome_version == "2025.4.0"
+
+
 async def test_max_five_connections(make_device: DeviceFactory, make_client: ClientFactory) -> None:
     dev = await make_device()
     for _ in range(5):
