@@ -20,6 +20,7 @@ from unittest.mock import AsyncMock, patch
 import pytest
 from aioesphomeapi.api_pb2 import DisconnectRequest, HelloResponse
 from homeassistant.config_entries import (
+    SOURCE_IGNORE,
     SOURCE_USER,
     SOURCE_ZEROCONF,
     ConfigEntryState,
@@ -534,6 +535,24 @@ async def test_user_already_configured_updates_address(
     assert result["reason"] == "already_configured"
     assert entry.data == {CONF_HOST: HOST, CONF_PORT: device.port, CONF_NOISE_PSK: ""}
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_user_adds_ignored_device(
+    hass: HomeAssistant, add_esphome_entry: EsphomeEntryFactory, device: SimulatedDevice
+) -> None:
+    """A device whose discovery was ignored can still be picked and added by hand."""
+    MockConfigEntry(domain=DOMAIN, source=SOURCE_IGNORE, unique_id=format_mac(MAC)).add_to_hass(
+        hass
+    )
+    source = add_esphome_entry(device)
+    result = await _start(hass)
+    assert result["type"] is FlowResultType.MENU
+    result = await _submit(hass, result, {"next_step_id": "esphome"})
+    result = await _submit(hass, result, {"esphome_entry": source.entry_id})
+    _assert_created(result, device)
+    entries = hass.config_entries.async_entries(DOMAIN)
+    assert [entry.source for entry in entries] == [SOURCE_USER]
 
 
 async def test_key_never_logged(
