@@ -178,6 +178,11 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
         self._stopped = False
         self.data = self._build_snapshot(_now())
 
+    @property
+    def last_uptime(self) -> UptimeReading | None:
+        """Return the latest uptime the device reported (unthrottled)."""
+        return self._reboots.last
+
     # ---- lifecycle ---------------------------------------------------------------------
 
     async def async_start(self) -> None:

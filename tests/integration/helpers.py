@@ -13,6 +13,8 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.predictive_maintenance.const import DOMAIN
+from custom_components.predictive_maintenance.coordinator import DeviceCoordinator
+from simulator import SimulatedDevice
 
 DEFAULT_TIMEOUT = 30.0
 _POLL = 0.02
@@ -63,3 +65,15 @@ def state_value(hass: HomeAssistant, mac: str, key: str) -> str | None:
     """Return the state string of one of our sensors, None if it has none yet."""
     current = state(hass, mac, key)
     return None if current is None else current.state
+
+
+async def push_and_wait(device: SimulatedDevice, coordinator: DeviceCoordinator) -> None:
+    """Push the device's states and wait until the coordinator has received them."""
+    await device.push_states()
+    uptime = float(int(device.uptime))
+
+    def arrived() -> bool:
+        last = coordinator.last_uptime
+        return last is not None and last.uptime == uptime
+
+    await wait_for(arrived, what=f"uptime {uptime}")
