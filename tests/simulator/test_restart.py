@@ -88,8 +88,7 @@ async def test_safe_mode_button(make_device: DeviceFactory, make_client: ClientF
     dev = await make_device()
     client = await make_client(dev)
     client.button_command(await button_key(client, "safe_mode"))
-    await dev.wait_for(lambda: dev.is_rebooting)
-    await dev.wait_online()
+    await dev.wait_for(lambda: dev.boot_count == 1 and dev.is_online)
     assert dev.in_safe_mode
     assert dev.button_presses == ["safe_mode"]
     await dev.restart(wait=True)
