@@ -219,10 +219,12 @@ class OTAServer:
             self._server.close()
         for writer in list(self._writers):
             writer.transport.abort()
-        for task in list(self._handlers):
+        # `on_image` may stop the server itself (the device reboots): not its own handler.
+        others = [task for task in self._handlers if task is not asyncio.current_task()]
+        for task in others:
             task.cancel()
-        if self._handlers:
-            await asyncio.gather(*self._handlers, return_exceptions=True)
+        if others:
+            await asyncio.gather(*others, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None

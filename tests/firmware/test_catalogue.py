@@ -140,7 +140,9 @@ async def test_bad_manifests_are_reported_not_fatal(tmp_path: Path) -> None:
     (bad / "broken.json").write_text("{not json")
     (bad / "noversion.json").write_text(json.dumps({"name": PROJECT, "builds": []}))
     (bad / "escape.json").write_text(json.dumps(manifest("3.0.0", "../../etc/passwd", "0" * 32)))
-    (bad / "dupe.json").write_text(json.dumps(manifest("1.0.0", "x.bin", "0" * 32)))
+    (bad / "missing.json").write_text(json.dumps(manifest("4.0.0", "x.bin", "0" * 32)))
+    dupe = tmp_path / PROJECT / "1.0.0" / "zz-dupe.json"
+    dupe.write_text(json.dumps(manifest("1.0.0", "firmware.ota.bin", "0" * 32)))
     catalogue = await FirmwareCatalogue.async_load(folder=tmp_path)
 
     assert [r.version for r in catalogue.releases] == ["1.0.0"]
@@ -148,7 +150,8 @@ async def test_bad_manifests_are_reported_not_fatal(tmp_path: Path) -> None:
     assert "not valid JSON" in messages[os.path.join("bad", "broken.json")]
     assert "missing 'version'" in messages[os.path.join("bad", "noversion.json")]
     assert "'..'" in messages[os.path.join("bad", "escape.json")]
-    assert "keeping that one" in messages[os.path.join("bad", "dupe.json")]
+    assert "'x.bin' does not exist" in messages[os.path.join("bad", "missing.json")]
+    assert "keeping that one" in messages[os.path.join(PROJECT, "1.0.0", "zz-dupe.json")]
 
 
 @pytest.mark.parametrize(

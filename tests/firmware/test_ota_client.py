@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from pathlib import Path
 
 import pytest
 
 from custom_components.predictive_maintenance.firmware import (
+    CatalogueError,
+    FirmwareBuild,
+    FirmwareLocation,
     OTAAuthError,
     OTAClient,
     OTADeviceError,
@@ -16,8 +20,9 @@ from custom_components.predictive_maintenance.firmware import (
     OTAPhase,
     OTATimeouts,
     RetryPolicy,
+    async_read_firmware,
 )
-from simulator.ota import OTAAuth, OTAFaults, SessionOutcome
+from simulator.ota import OTAAuth, OTAFaults, ReceivedImage, SessionOutcome
 
 from .conftest import ProgressLog, ServerFactory
 
@@ -263,3 +268,28 @@ async def test_bad_magic_answered_like_the_firmware(make_server: ServerFactory) 
     await server.wait_for_sessions(1)
     await server.wait_idle()
     assert server.sessions[0].outcome is SessionOutcome.BAD_MAGIC
+
+
+async def test_async_image_callback_may_stop_the_server(
+    make_server: ServerFactory, small_image: bytes
+) -> None:
+    flashed: list[bytes] = []
+
+    async def reboot(received: ReceivedImage) -> None:
+        flashed.append(received.data)
+        await server.stop()  # the device reboots: its OTA port goes away
+
+    server = await make_server(on_image=reboot)
+    await client_for(server.port).upload(small_image)
+    await server.wait_idle()
+    assert flashed == [small_image]
+    with pytest.raises(OTANetworkError, match="cannot connect"):
+        await client_for(server.port, retry=RetryPolicy(attempts=1)).upload(small_image)
+
+
+async def test_missing_firmware_file_is_a_catalogue_error(tmp_path: Path) -> None:
+    build = FirmwareBuild(
+        chip_family="ESP32", location=FirmwareLocation(path=tmp_path / "gone.bin"), md5="0" * 32
+    )
+    with pytest.raises(CatalogueError, match=r"cannot read gone\.bin"):
+        await async_read_firmware(build)

@@ -43,7 +43,10 @@ def _decode_json(raw: bytes, source: str) -> object:
 
 
 def _local_location(root: Path, manifest_dir: Path, ref: str) -> FirmwareLocation:
-    return FirmwareLocation(path=resolve_in_folder(root, manifest_dir, ref))
+    path = resolve_in_folder(root, manifest_dir, ref)
+    if not path.is_file():
+        raise ManifestError(f"firmware file {ref!r} does not exist")
+    return FirmwareLocation(path=path)
 
 
 def _url_location(manifest_url: str, ref: str) -> FirmwareLocation:
@@ -203,10 +206,13 @@ async def async_read_firmware(
     location = build.location
     if location.path is not None:
         path = location.path
-        size = await asyncio.to_thread(lambda: path.stat().st_size)
-        if size > max_size:
-            raise CatalogueError(f"{path.name} is {size} bytes, more than {max_size}")
-        data = await asyncio.to_thread(path.read_bytes)
+        try:
+            size = await asyncio.to_thread(lambda: path.stat().st_size)
+            if size > max_size:
+                raise CatalogueError(f"{path.name} is {size} bytes, more than {max_size}")
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as err:
+            raise CatalogueError(f"cannot read {path.name}: {err.strerror or err}") from err
     else:
         if fetch is None or location.url is None:
             raise ValueError("a URL build needs a fetch function")

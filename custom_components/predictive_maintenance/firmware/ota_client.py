@@ -344,9 +344,8 @@ class OTAClient:
                 except OTAError as err:
                     err.attempts = attempt
                     if not err.retryable or attempt == self.retry.attempts:
-                        _LOGGER.warning("%s", err)
                         raise
-                    _LOGGER.info(
+                    _LOGGER.warning(
                         "%s (attempt %d of %d), retrying in %g s",
                         err,
                         attempt,

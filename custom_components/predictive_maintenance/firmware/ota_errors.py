@@ -51,6 +51,8 @@ class OTAError(Exception):
         text = f"OTA {self.phase.value} phase failed{where}: {self.message}"
         if self.phase is OTAPhase.DATA or self.offset:
             text += f" (at byte {self.offset:,} of {self.total:,})"
+        if self.code is not None:
+            text += f" [device code 0x{self.code:02x}]"
         if self.attempts > 1:
             text += f" after {self.attempts} attempts"
         return text

@@ -12,7 +12,6 @@ from functools import cmp_to_key
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 from awesomeversion.exceptions import AwesomeVersionCompareException
 
-
 # "latest", "dev", "beta" and friends are labels, not something a release can be.
 _NOT_VERSIONS = frozenset({AwesomeVersionStrategy.UNKNOWN, AwesomeVersionStrategy.SPECIALCONTAINER})
 
