@@ -296,6 +296,74 @@ def test_no_hard_dependency_on_esphome() -> None:
                     assert not alias.name.startswith("homeassistant.components.esphome"), path
 
 
+# hassfest lets any integration use these without declaring a dependency.
+ALWAYS_ALLOWED_COMPONENTS = {platform.value for platform in Platform} | {
+    "alert",
+    "automation",
+    "conversation",
+    "device_automation",
+    "frontend",
+    "group",
+    "hassio",
+    "homeassistant",
+    "input_boolean",
+    "input_button",
+    "input_datetime",
+    "input_number",
+    "input_select",
+    "input_text",
+    "media_source",
+    "onboarding",
+    "panel_custom",
+    "persistent_notification",
+    "person",
+    "script",
+    "shopping_list",
+    "sun",
+    "system_health",
+    "system_log",
+    "timer",
+    "webhook",
+    "websocket_api",
+    "zone",
+}
+DISCOVERY_KEYS = ("bluetooth", "dhcp", "homekit", "mqtt", "ssdp", "usb", "zeroconf")
+
+
+def _referenced_components() -> dict[str, set[Path]]:
+    found: dict[str, set[Path]] = {}
+    for path in _modules():
+        for node in ast.walk(_tree(path)):
+            modules: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules = [node.module]
+                if node.module == "homeassistant.components":
+                    modules = [f"homeassistant.components.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            for module in modules:
+                parts = module.split(".")
+                if parts[:2] == ["homeassistant", "components"] and len(parts) > 2:
+                    found.setdefault(parts[2], set()).add(path.relative_to(PACKAGE))
+    return found
+
+
+def test_used_components_are_declared() -> None:
+    """hassfest: using another integration needs it in dependencies or after_dependencies."""
+    manifest = _manifest()
+    allowed = (
+        ALWAYS_ALLOWED_COMPONENTS
+        | set(manifest.get("dependencies", []))
+        | set(manifest.get("after_dependencies", []))
+        | {key for key in DISCOVERY_KEYS if key in manifest}
+    )
+    for component, paths in _referenced_components().items():
+        # A platform module may import the integration it is a platform of (diagnostics.py).
+        if component in allowed or all(path.stem == component for path in paths):
+            continue
+        raise AssertionError(f"{sorted(map(str, paths))} use {component} without declaring it")
+
+
 def test_discovery_has_a_flow_step() -> None:
     """hassfest: a discovery matcher in the manifest needs its step in the config flow."""
     flow = PACKAGE / "config_flow.py"
@@ -305,7 +373,7 @@ def test_discovery_has_a_flow_step() -> None:
         for node in ast.walk(_tree(flow))
         if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef)
     }
-    for source in ("bluetooth", "dhcp", "homekit", "mqtt", "ssdp", "usb", "zeroconf"):
+    for source in DISCOVERY_KEYS:
         if source in _manifest():
             assert f"async_step_{source}" in methods, source
 
