@@ -39,10 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def format_table(fleet: Fleet) -> str:
-    rows = [("name", "scenario", "host", "port", "key")]
-    rows.extend(
-        (dev.name, dev.scenario, dev.host, str(dev.port), dev.noise_psk or "-") for dev in fleet
-    )
+    # name, port, key first: scripts read those three columns.
+    rows = [("name", "port", "key", "scenario")]
+    rows.extend((dev.name, str(dev.port), dev.noise_psk or "-", dev.scenario) for dev in fleet)
     widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

@@ -37,14 +37,15 @@ async def test_cli_serves_and_stops_on_sigterm() -> None:
                 assert line, "simulator exited early"
                 lines.append(line.decode().rstrip())
         header, *rows = lines[:-1]
-        assert header.split() == ["name", "scenario", "host", "port", "key"]
+        assert header.split() == ["name", "port", "key", "scenario"]
         table = {row.split()[0]: row.split() for row in rows}
         assert len(table) == 6
         assert "esp-replay" in table
-        name, _scenario, host, port, key = table["esp-leak"]
+        name, port, key, scenario = table["esp-leak"]
         assert key != "-"
+        assert scenario == "memory_leak"
 
-        client = APIClient(host, int(port), None, noise_psk=key)
+        client = APIClient("127.0.0.1", int(port), None, noise_psk=key)
         try:
             async with asyncio.timeout(10):
                 await client.connect(login=True)
@@ -80,7 +81,7 @@ async def test_cli_plaintext_keys_are_dashes() -> None:
         async with asyncio.timeout(30):
             lines = [(await proc.stdout.readline()).decode() for _ in range(4)]
         assert lines[3].startswith("serving")
-        assert all(line.split()[-1] == "-" for line in lines[1:3])
+        assert all(line.split()[2] == "-" for line in lines[1:3])
         proc.send_signal(signal.SIGINT)
         async with asyncio.timeout(15):
             await proc.communicate()
