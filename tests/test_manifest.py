@@ -392,6 +392,16 @@ def test_hacs_json() -> None:
     assert not hacs.get("zip_release", False)
 
 
+def test_hacs_repository_layout() -> None:
+    """HACS installs the single integration folder and shows the README it renders."""
+    folders = [path for path in (ROOT / "custom_components").iterdir() if path.is_dir()]
+    folders = [path for path in folders if not path.name.startswith(("_", "."))]
+    assert [path.name for path in folders] == [DOMAIN]
+    if _json("hacs.json").get("render_readme") and not (ROOT / "README.md").is_file():
+        # The lead writes README.md from docs/; until then this is a known gap, not a pass.
+        pytest.xfail("hacs.json renders README.md, which does not exist yet")
+
+
 # ---------------------------------------------------------------- strings files
 
 

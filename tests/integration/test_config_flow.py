@@ -213,6 +213,10 @@ def _check_translated(result: ConfigFlowResult) -> None:
         if (schema := result.get("data_schema")) is not None:
             for key in schema.schema:
                 assert str(key) in step.get("data", {}), f"{result['step_id']}.data.{key}"
+                # Quality scale (Bronze): every field explains itself.
+                assert str(key) in step.get("data_description", {}), (
+                    f"{result['step_id']}.data_description.{key}"
+                )
     elif result["type"] is FlowResultType.MENU:
         labels = config["step"][result["step_id"]]["menu_options"]
         for option in result["menu_options"]:
@@ -652,6 +656,16 @@ async def test_zeroconf_already_configured_updates_host(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert entry.data == {CONF_HOST: HOST, CONF_PORT: device.port, CONF_NOISE_PSK: KEY}
+
+
+async def test_zeroconf_without_mac_already_configured(
+    hass: HomeAssistant, device: SimulatedDevice
+) -> None:
+    """Without a MAC in the announcement, a known address is enough to stop the discovery."""
+    _entry(hass, port=device.port)
+    result = await _start(hass, SOURCE_ZEROCONF, _zeroconf(device, mac=None))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
 
 
 async def test_zeroconf_twice_is_in_progress(hass: HomeAssistant, device: SimulatedDevice) -> None:
