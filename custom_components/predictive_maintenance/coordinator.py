@@ -272,6 +272,7 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
         if not self._lost_logged:
             _LOGGER.info("%s is not reachable (%s), retrying in the background", self.name, failure)
             self._lost_logged = True
+        self._schedule_publish()
         if not failure.is_key_problem:
             self._key_failures = 0
             return
@@ -285,7 +286,6 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
                 failure,
             )
             self.config_entry.async_start_reauth(self.hass)
-        self._schedule_publish()
 
     @callback
     def link_state(self, state: EntityState) -> None:

@@ -11,9 +11,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
 from custom_components.predictive_maintenance.const import DOMAIN
+from custom_components.predictive_maintenance.coordinator import (
+    PUBLISH_INTERVAL,
+    DeviceCoordinator,
+)
+from custom_components.predictive_maintenance.device.link import UnknownCommandError
 
 from .conftest import EntryFactory, SimDeviceFactory
-from .helpers import state, state_value, wait_for
+from .helpers import push_and_wait, state, state_value, wait_for
 
 MAC = "02:00:00:00:01:01"
 
@@ -113,3 +118,62 @@ async def test_device_down_at_setup_comes_up_later(
 
     await device.come_back()
     await wait_for(lambda: _available(hass), hass=hass, fire_timers=True, what="available")
+
+
+async def test_state_writes_are_throttled(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """A device pushing many times a second publishes at most about once a second."""
+    device = await sim_device(mac=MAC)
+    entry = await setup_entry(device)
+    coordinator: DeviceCoordinator = entry.runtime_data
+    await wait_for(lambda: _available(hass), what="available")
+    publishes: list[float] = []
+    unsubscribe = coordinator.async_add_listener(lambda: publishes.append(hass.loop.time()))
+    started = hass.loop.time()
+    for _ in range(30):
+        device.advance(1)
+        await push_and_wait(device, coordinator)
+    elapsed = hass.loop.time() - started
+    await wait_for(lambda: coordinator.data.metrics.get("uptime") == float(int(device.uptime)))
+    unsubscribe()
+    assert len(publishes) <= elapsed / PUBLISH_INTERVAL + 2
+
+
+async def test_buttons_reach_the_device(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """Commands go to the device's own button entities; unknown ones are refused."""
+    device = await sim_device(mac=MAC)
+    entry = await setup_entry(device)
+    link = entry.runtime_data.link
+    await wait_for(lambda: link.connected, what="connected")
+    assert link.has_button("safe_mode")
+    link.press_button("safe_mode")
+    await device.wait_for(lambda: device.button_presses == ["safe_mode"])
+    with pytest.raises(UnknownCommandError):
+        link.press_button("factory_reset")
+
+
+async def test_a_different_board_at_the_address_is_ignored(
+    hass: HomeAssistant,
+    sim_device: SimDeviceFactory,
+    setup_entry: EntryFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Another MAC answering at the device's address feeds nothing and shows unavailable."""
+    device = await sim_device(mac=MAC)
+    entry = await setup_entry(device)
+    coordinator: DeviceCoordinator = entry.runtime_data
+    await wait_for(lambda: _available(hass), what="available")
+    samples = sum(d.samples for d in coordinator.analytics.detectors.values())
+
+    device.set_mac("02:00:00:00:01:99")
+    await device.restart(wait=True)
+    await wait_for(lambda: coordinator.data.wrong_device, hass=hass, fire_timers=True, what="seen")
+    device.advance(60)
+    await device.push_states()
+    await hass.async_block_till_done()
+    assert not _available(hass)
+    assert sum(d.samples for d in coordinator.analytics.detectors.values()) == samples
+    assert "not as the monitored device" in caplog.text
