@@ -162,7 +162,8 @@ class PredictiveMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
         ):
             host = entry.data.get(CONF_HOST)
             port = entry.data.get(CONF_PORT)
-            # Only loaded entries: their address and key worked the last time ESPHome connected.
+            # Entries that failed to set up or were unloaded may hold stale data; the probe
+            # checks the rest anyway.
             if (
                 entry.state is not ConfigEntryState.LOADED
                 or not isinstance(host, str)
