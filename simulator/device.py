@@ -560,6 +560,10 @@ class SimulatedDevice:
         self._spawn(self._finish_boot())
 
     def _mark_reboot(self, reason: str) -> None:
+        up = self.sim_time - self._boot_time
+        _LOGGER.info(
+            "%s: reboot %d (%s) after %.0f s up", self.name, self._boot_index + 1, reason, up
+        )
         self._boot_index += 1
         self._reset_reason = reason
         self.reboots.append(reason)
