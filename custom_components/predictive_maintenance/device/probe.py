@@ -102,7 +102,7 @@ def is_valid_noise_psk(value: str) -> bool:
 _MISSING: Final = object()
 
 
-def _connection_alive(client: APIClient) -> bool:
+def api_connection_alive(client: APIClient) -> bool:
     """Return False if the connection was torn down while its handshake finished.
 
     aioesphomeapi 29.x (pinned by HA 2025.4) marks a connection as connected even when a
@@ -141,7 +141,7 @@ async def async_probe_device(
     try:
         async with asyncio.timeout(PROBE_TIMEOUT):
             await client.connect(login=False)
-            if not _connection_alive(client):
+            if not api_connection_alive(client):
                 raise CannotConnectError(f"{host}:{port} closed the connection during setup")
             info = await client.device_info()
     except RequiresEncryptionAPIError as err:
@@ -164,7 +164,7 @@ async def async_probe_device(
         raise CannotConnectError(str(err)) from err
     finally:
         # Saying goodbye on a torn-down connection would hit the same crash.
-        if _connection_alive(client):
+        if api_connection_alive(client):
             await client.disconnect(force=True)
 
     # Reading DeviceInfo works without the password, but every later connection would fail.
