@@ -191,12 +191,13 @@ class FirmwareCatalogue:
     ) -> FirmwareRelease | None:
         """`latest` if it is newer than `current_version`, else None."""
         release = self.latest(project, chip_family, current_version=current_version)
+        if release is None:
+            return None
         try:
-            if release is not None and is_newer(release.version, current_version):
-                return release
+            return release if is_newer(release.version, current_version) else None
         except ValueError:
-            _LOGGER.warning("Cannot compare %s with %s", release, current_version)
-        return None
+            _LOGGER.warning("Cannot compare version %s with %s", release.version, current_version)
+            return None
 
 
 async def async_read_firmware(
