@@ -1,7 +1,8 @@
 """Config flow tests against simulated ESP32s speaking the real native API on 127.0.0.1.
 
-The flow and the probe are never mocked; the device answers for real. Only the integration's
-runtime is kept from starting (async_setup_entry patched), because the flow is under test.
+The flow and the probe are never mocked; the device answers for real. Most tests keep the
+integration's runtime from starting (async_setup_entry patched) because the flow is under
+test; a few run the real runtime end to end (setup after the flow, reauth it asks for).
 """
 
 from __future__ import annotations
@@ -119,8 +120,8 @@ async def encrypted_device(make_device: DeviceFactory) -> SimulatedDevice:
 async def mock_setup_entry(hass: HomeAssistant) -> AsyncIterator[AsyncMock]:
     """Keep the runtime from starting when an entry is created or reloaded."""
     with (
-        patch(SETUP_ENTRY, return_value=True, create=True) as mock,
-        patch(UNLOAD_ENTRY, return_value=True, create=True),
+        patch(SETUP_ENTRY, return_value=True) as mock,
+        patch(UNLOAD_ENTRY, return_value=True),
     ):
         yield mock
         # Unload while the patches hold; HA's shutdown would call the real unload.
