@@ -106,6 +106,7 @@ async def test_folder_with_several_versions(tmp_path: Path) -> None:
     assert catalogue.update_for(PROJECT, "ESP32", "1.0.9") is latest
     assert catalogue.update_for(PROJECT, "ESP32", "1.0.10") is None
     assert catalogue.update_for(PROJECT, "ESP32", "2.0.0") is None
+    assert catalogue.update_for(PROJECT, "ESP32", "not-a-version") is None
 
     data = await async_read_firmware(build)
     info = check_image(data, project_name=PROJECT, chip_family="ESP32", md5=build.md5)
