@@ -179,6 +179,11 @@ class SimulatedDevice:
         return self._server.handshake_failures
 
     @property
+    def pings_received(self) -> int:
+        """PingRequests from clients (their keepalive), each answered with a PingResponse."""
+        return self._server.pings_received
+
+    @property
     def pongs_received(self) -> int:
         """PingResponses from clients to the device's keepalive pings."""
         return self._server.pongs_received

@@ -178,6 +178,8 @@ class Session:
             return False
         elif msg_type == m.PING_REQUEST:
             self.send([m.make("PingResponse")])
+            self._server.pings_received += 1
+            backend.on_sessions_changed()
         elif msg_type == m.PING_RESPONSE:
             self._server.pongs_received += 1
             backend.on_sessions_changed()
@@ -208,6 +210,7 @@ class APIServer:
         self.connection_attempts = 0
         self.handshake_failures = 0
         self.pongs_received = 0
+        self.pings_received = 0
         self._server: asyncio.Server | None = None
         self._sessions: dict[asyncio.Task[None], Session] = {}
 

@@ -223,6 +223,16 @@ async def test_device_pings_and_client_answers(
     assert dev.client_count == 1
 
 
+async def test_client_pings_are_answered(
+    make_device: DeviceFactory, make_client: ClientFactory
+) -> None:
+    """The client's keepalive pings every 0.2 s and would hang up without answers."""
+    dev = await make_device()
+    await make_client(dev, keepalive=0.2)
+    await dev.wait_for(lambda: dev.pings_received >= 3)
+    assert dev.client_count == 1
+
+
 async def test_client_disconnect_is_seen(
     make_device: DeviceFactory, make_client: ClientFactory
 ) -> None:
