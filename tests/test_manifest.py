@@ -735,6 +735,31 @@ def test_exceptions_have_messages() -> None:
         assert _dig(exceptions, key, "message"), f"exceptions.{key}.message"
 
 
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def test_exception_placeholders_are_given() -> None:
+    """A translated exception passes every placeholder its message uses."""
+    exceptions = _strings().get("exceptions", {})
+    for path in _modules():
+        for node in ast.walk(_tree(path)):
+            if not (
+                isinstance(node, ast.Call)
+                and _call_name(node) != "async_create_issue"
+                and _is_exception_or_issue(node)
+                and (key := _constant_str(_keyword(node, "translation_key")))
+            ):
+                continue
+            needed = set(PLACEHOLDER.findall(_dig(exceptions, key, "message") or ""))
+            given = _keyword(node, "translation_placeholders")
+            if given is not None and (
+                not isinstance(given, ast.Dict) or any(k is None for k in given.keys)
+            ):
+                continue  # built at runtime; nothing to check statically
+            provided = {_constant_str(k) for k in given.keys} if given is not None else set()
+            assert needed <= provided, f"{path.name}: {key} needs placeholders {needed - provided}"
+
+
 def test_issues_have_strings() -> None:
     """Every repair issue created with a translation key has a title."""
     issues = _strings().get("issues", {})
