@@ -7,13 +7,14 @@ import inspect
 from typing import Any
 
 import pytest
-from aioesphomeapi import APIClient, ReconnectLogic, SensorState
+from aioesphomeapi import APIClient, ReconnectLogic
 
 from simulator import SimulatedDevice, fnv1_hash
 
 from .conftest import ClientFactory, Collector, DeviceFactory
 
 UPTIME_KEY = fnv1_hash("uptime")
+REASON_KEY = fnv1_hash("reset_reason")
 
 
 async def connect_watched(dev: SimulatedDevice) -> tuple[APIClient, Collector]:
@@ -39,11 +40,17 @@ async def button_key(client: APIClient, object_id: str) -> int:
     return next(e.key for e in entities if e.object_id == object_id)
 
 
-async def reported_uptime(client: APIClient) -> float:
+async def reported_state(client: APIClient) -> tuple[float, str]:
+    """(uptime, reset_reason) as the client receives them on subscribing."""
     states = Collector()
     client.subscribe_states(states)
-    await states.wait_for(lambda items: any(s.key == UPTIME_KEY for s in items))
-    return next(s.state for s in states.items if isinstance(s, SensorState) and s.key == UPTIME_KEY)
+    await states.wait_for(lambda items: {UPTIME_KEY, REASON_KEY} <= {s.key for s in items})
+    by_key = {s.key: s.state for s in states.items}
+    return by_key[UPTIME_KEY], by_key[REASON_KEY]
+
+
+async def reported_uptime(client: APIClient) -> float:
+    return (await reported_state(client))[0]
 
 
 async def test_restart_button(make_device: DeviceFactory, make_client: ClientFactory) -> None:
@@ -51,7 +58,7 @@ async def test_restart_button(make_device: DeviceFactory, make_client: ClientFac
     dev.advance(500.0)
     client, stops = await connect_watched(dev)
     try:
-        assert await reported_uptime(client) == 500.0
+        assert await reported_state(client) == (500.0, "Power on")
         client.button_command(await button_key(client, "restart"))
         await stops.wait_for_count(1)
         assert stops.items == [True]  # DisconnectRequest: an expected disconnect
@@ -62,7 +69,7 @@ async def test_restart_button(make_device: DeviceFactory, make_client: ClientFac
     finally:
         await client.disconnect(force=True)
     again = await make_client(dev)
-    assert await reported_uptime(again) == 0.0
+    assert await reported_state(again) == (0.0, "Software/System restart")
     assert dev.reset_reason == "Software/System restart"
     assert dev.boot_count == 1
     assert dev.reboots == ["Software/System restart"]
