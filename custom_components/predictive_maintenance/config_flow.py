@@ -28,6 +28,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from .const import (
+    CONF_DEVICE_NAME,
     CONF_ESPHOME_ENTRY,
     CONF_NOISE_PSK,
     DEFAULT_PORT,
@@ -82,9 +83,16 @@ PROBE_ERRORS: tuple[tuple[type[Exception], str], ...] = (
 MENU_OPTIONS = ["esphome", "manual"]
 
 
-def _entry_data(host: str, port: int, noise_psk: str | None) -> dict[str, Any]:
+def _entry_data(
+    identity: DeviceIdentity, host: str, port: int, noise_psk: str | None
+) -> dict[str, Any]:
     # The native API treats an empty key as "no encryption"; a string keeps the type stable.
-    return {CONF_HOST: host, CONF_PORT: port, CONF_NOISE_PSK: noise_psk or ""}
+    return {
+        CONF_HOST: host,
+        CONF_PORT: port,
+        CONF_NOISE_PSK: noise_psk or "",
+        CONF_DEVICE_NAME: identity.name,
+    }
 
 
 class PredictiveMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -119,7 +127,7 @@ class PredictiveMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
         await self.async_set_unique_id(format_mac(identity.mac), raise_on_progress=False)
         self._abort_if_unique_id_configured(updates={CONF_HOST: host, CONF_PORT: port})
         return self.async_create_entry(
-            title=identity.title, data=_entry_data(host, port, noise_psk)
+            title=identity.title, data=_entry_data(identity, host, port, noise_psk)
         )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -299,7 +307,8 @@ class PredictiveMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(format_mac(identity.mac), raise_on_progress=False)
                 self._abort_if_unique_id_mismatch()
                 return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_NOISE_PSK: noise_psk or ""}
+                    entry,
+                    data_updates={CONF_NOISE_PSK: noise_psk or "", CONF_DEVICE_NAME: identity.name},
                 )
             errors["base"] = error or "unknown"
 
@@ -325,7 +334,12 @@ class PredictiveMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(format_mac(identity.mac), raise_on_progress=False)
                 self._abort_if_unique_id_mismatch()
                 return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_HOST: host, CONF_PORT: port}
+                    entry,
+                    data_updates={
+                        CONF_HOST: host,
+                        CONF_PORT: port,
+                        CONF_DEVICE_NAME: identity.name,
+                    },
                 )
             errors["base"] = error or "unknown"
 

@@ -7,6 +7,8 @@ from typing import Final
 DOMAIN: Final = "predictive_maintenance"
 
 CONF_NOISE_PSK: Final = "noise_psk"
+# The device's ESPHome `name` (its mDNS host name); the entry title is the friendly name.
+CONF_DEVICE_NAME: Final = "device_name"
 
 DEFAULT_PORT: Final = 6053
 DEFAULT_WARMUP_SAMPLES: Final = 50

@@ -38,7 +38,11 @@ from pytest_homeassistant_custom_component.common import (
     mock_integration,
 )
 
-from custom_components.predictive_maintenance.const import CONF_NOISE_PSK, DOMAIN
+from custom_components.predictive_maintenance.const import (
+    CONF_DEVICE_NAME,
+    CONF_NOISE_PSK,
+    DOMAIN,
+)
 from custom_components.predictive_maintenance.device import probe
 from custom_components.predictive_maintenance.device.probe import (
     CannotConnectError,
@@ -275,7 +279,12 @@ def _assert_created(
 ) -> None:
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "ESP Flow"
-    assert result["data"] == {CONF_HOST: HOST, CONF_PORT: device.port, CONF_NOISE_PSK: noise_psk}
+    assert result["data"] == {
+        CONF_HOST: HOST,
+        CONF_PORT: device.port,
+        CONF_NOISE_PSK: noise_psk,
+        CONF_DEVICE_NAME: device.name,
+    }
     assert result["result"].unique_id == format_mac(mac)
 
 
@@ -731,6 +740,7 @@ async def test_reauth_new_key(
         CONF_HOST: HOST,
         CONF_PORT: encrypted_device.port,
         CONF_NOISE_PSK: NEW_KEY,
+        CONF_DEVICE_NAME: "esp-flow",
     }
     await hass.async_block_till_done()
     assert mock_setup_entry.call_count == 1
@@ -851,6 +861,7 @@ async def test_reconfigure_new_port(
         CONF_HOST: HOST,
         CONF_PORT: encrypted_device.port,
         CONF_NOISE_PSK: KEY,
+        CONF_DEVICE_NAME: "esp-flow",
     }
     await hass.async_block_till_done()
     assert mock_setup_entry.call_count == 1
