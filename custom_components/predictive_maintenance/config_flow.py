@@ -67,9 +67,9 @@ ADDRESS_SCHEMA = vol.Schema(
         vol.Required(CONF_PORT, default=DEFAULT_PORT): cv.port,
     }
 )
-REQUIRED_KEY_SCHEMA = vol.Schema({vol.Required(CONF_NOISE_PSK): KEY_SELECTOR})
-# Empty is allowed on reauth: it is how the user confirms that encryption was turned off.
-OPTIONAL_KEY_SCHEMA = vol.Schema({vol.Optional(CONF_NOISE_PSK): KEY_SELECTOR})
+# Empty is allowed: it is how the user says the device does not (or no longer) use
+# encryption, so a plaintext device is only ever accepted on the user's explicit word.
+KEY_SCHEMA = vol.Schema({vol.Optional(CONF_NOISE_PSK): KEY_SELECTOR})
 
 # Most specific first: DeviceNotEncryptedError is an InvalidKeyError.
 PROBE_ERRORS: tuple[tuple[type[Exception], str], ...] = (
@@ -280,7 +280,7 @@ class PredictiveMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
 
         return self.async_show_form(
             step_id="encryption_key",
-            data_schema=REQUIRED_KEY_SCHEMA,
+            data_schema=KEY_SCHEMA,
             description_placeholders=self._placeholders(),
             errors=errors,
         )
@@ -314,7 +314,7 @@ class PredictiveMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
 
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=OPTIONAL_KEY_SCHEMA,
+            data_schema=KEY_SCHEMA,
             description_placeholders={"name": entry.title, "host": entry.data[CONF_HOST]},
             errors=errors,
         )

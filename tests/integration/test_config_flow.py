@@ -621,12 +621,30 @@ async def test_zeroconf_announced_encryption_asks_for_key(
     assert result["step_id"] == "encryption_key"
     assert result["errors"] == {}
 
+    result = await _submit(hass, result, {})
+    assert result["step_id"] == "encryption_key"
+    assert result["errors"] == {"base": "requires_key"}
+
     result = await _submit(hass, result, {CONF_NOISE_PSK: WRONG_KEY})
     assert result["step_id"] == "encryption_key"
     assert result["errors"] == {"base": "invalid_key"}
 
     result = await _submit(hass, result, {CONF_NOISE_PSK: KEY})
     _assert_created(result, encrypted_device, noise_psk=KEY)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_zeroconf_announced_encryption_but_plaintext(
+    hass: HomeAssistant, device: SimulatedDevice
+) -> None:
+    """An announcement that overstates encryption: a key is refused, an empty key is accepted."""
+    result = await _start(hass, SOURCE_ZEROCONF, _zeroconf(device, encrypted=True))
+    result = await _submit(hass, result, {})
+    assert result["step_id"] == "encryption_key"
+    result = await _submit(hass, result, {CONF_NOISE_PSK: KEY})
+    assert result["errors"] == {"base": "device_not_encrypted"}
+    result = await _submit(hass, result, {})
+    _assert_created(result, device)
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
