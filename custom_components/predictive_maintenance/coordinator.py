@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final
 
-from aioesphomeapi import DeviceInfo, EntityInfo, EntityState, SensorState, TextSensorState
+from aioesphomeapi import DeviceInfo, EntityInfo, EntityState
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
@@ -19,21 +18,17 @@ from homeassistant.helpers.event import async_call_later, async_track_time_inter
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .analytics import AnomalyEvent, DeviceAnalytics, HealthReport, InvalidSampleError
-from .const import CONF_NOISE_PSK, DEFAULT_WARMUP_SAMPLES, DEFAULT_Z_THRESHOLD, DOMAIN
-from .device.link import ConnectFailure, DeviceLink, LinkTarget, ZeroconfInstance
-from .device.metrics import (
-    RESET_REASON,
-    UPTIME,
-    MetricBinding,
-    MetricKind,
-    bind_entities,
-    is_original_esp32,
-    plausible_text,
-    plausible_value,
+from .analytics import DeviceAnalytics, HealthReport
+from .const import (
+    CONF_DEVICE_NAME,
+    CONF_NOISE_PSK,
+    DEFAULT_WARMUP_SAMPLES,
+    DEFAULT_Z_THRESHOLD,
+    DOMAIN,
 )
-from .device.reboots import RebootDetector, RebootSighting, UptimeReading
-from .device.reporting import ReportingMonitor
+from .device.link import ConnectFailure, DeviceLink, LinkTarget, ZeroconfInstance
+from .device.reboots import UptimeReading
+from .monitor import DeviceMonitor
 from .storage import DeviceStore, SavedDevice, StoredData, serialize
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,7 +38,6 @@ PUBLISH_INTERVAL: Final = 1.0
 REPORTING_CHECK_INTERVAL: Final = timedelta(seconds=30)
 # One failed handshake can be line noise; two in a row mean the key really changed (C05).
 REAUTH_AFTER_KEY_FAILURES: Final = 2
-RECENT_ANOMALIES: Final = 20
 
 type PredictiveMaintenanceConfigEntry = ConfigEntry[DeviceCoordinator]
 
@@ -137,11 +131,13 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
         super().__init__(hass, _LOGGER, config_entry=entry, name=entry.title)
         self.mac = dr.format_mac(entry.unique_id or entry.entry_id)
         self._store = store
-        self.analytics = saved.analytics or DeviceAnalytics(
-            self.mac, warmup_samples=DEFAULT_WARMUP_SAMPLES, z_threshold=DEFAULT_Z_THRESHOLD
+        self.monitor = DeviceMonitor(
+            saved.analytics
+            or DeviceAnalytics(
+                self.mac, warmup_samples=DEFAULT_WARMUP_SAMPLES, z_threshold=DEFAULT_Z_THRESHOLD
+            ),
+            saved.uptime,
         )
-        self._reboots = RebootDetector(saved.uptime)
-        self._reporting = ReportingMonitor()
         self.link = DeviceLink(
             LinkTarget(
                 host=entry.data[CONF_HOST],
@@ -150,27 +146,16 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
             ),
             self,
             zeroconf_instance=zeroconf_instance,
-            device_name=entry.title,
+            device_name=entry.data.get(CONF_DEVICE_NAME) or None,
         )
-        self.recent_anomalies: deque[AnomalyEvent] = deque(maxlen=RECENT_ANOMALIES)
         self.device_info: DeviceInfo | None = None
         self._details: DeviceDetails | None = None
-        self._bindings: dict[int, MetricBinding] = {}
-        self._original_esp32 = False
-        self._metrics: dict[str, float] = {}
-        self._units: dict[str, str | None] = {}
-        self._reset_reason: str | None = None
         self._online = False
         self._wrong_device = False
         self._connect_failure: ConnectFailure | None = None
         self._key_failures = 0
         self._reauth_requested = False
         self._lost_logged = False
-        self._disconnect_was_expected = False
-        self._pending_reboot: RebootSighting | None = None
-        self._reset_reason_seen = False
-        self._resent_metrics: set[str] = set()
-        self._last_sample_at: float | None = None
         self._last_publish = 0.0
         self._publish_unsub: CALLBACK_TYPE | None = None
         self._check_unsub: CALLBACK_TYPE | None = None
@@ -179,9 +164,14 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
         self.data = self._build_snapshot(_now())
 
     @property
+    def analytics(self) -> DeviceAnalytics:
+        """Return the device's analytics."""
+        return self.monitor.analytics
+
+    @property
     def last_uptime(self) -> UptimeReading | None:
         """Return the latest uptime the device reported (unthrottled)."""
-        return self._reboots.last
+        return self.monitor.last_uptime
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -206,7 +196,7 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
                 unsub()
         self._publish_unsub = self._check_unsub = self._stop_unsub = None
         await self.link.stop()
-        self._resolve_pending_reboot()
+        self.monitor.resolve_pending_reboot()
         self._online = False
         await self._store.async_save(self._serialize())
 
@@ -234,17 +224,12 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
                     self.mac,
                 )
             self._wrong_device = True
-            self._bindings = {}
+            self.monitor.session_ignored()
             self._publish_now()
             return
         self._wrong_device = False
         self._details = details
-        self._bindings = bind_entities(entities)
-        self._units = {b.metric: b.unit for b in self._bindings.values()}
-        self._original_esp32 = is_original_esp32(device_info.model)
-        self._resent_metrics = {b.metric for b in self._bindings.values()}
-        self._reset_reason_seen = False
-        self._reporting.session_started()
+        self.monitor.session_started(device_info.model, entities)
         self._online = True
         self._update_device_registry(details)
         if self._lost_logged:
@@ -258,8 +243,7 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
     def link_disconnected(self, expected: bool) -> None:
         """Go offline; entities become unavailable until the next connect."""
         self._online = False
-        self._disconnect_was_expected = expected
-        self._reboots.connection_lost(_now())
+        self.monitor.connection_lost(_now(), expected=expected)
         if not self._lost_logged:
             _LOGGER.info("Lost connection to %s, reconnecting in the background", self.name)
             self._lost_logged = True
@@ -289,87 +273,10 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
 
     @callback
     def link_state(self, state: EntityState) -> None:
-        """Turn a device state into a metric sample."""
-        binding = self._bindings.get(state.key)
-        if binding is None:
-            return
-        now = _now()
-        if binding.kind is MetricKind.TEXT:
-            if isinstance(state, TextSensorState):
-                self._handle_text(binding, state, now)
-            return
-        if not isinstance(state, SensorState):
-            return
-        self._reporting.sample(now)
-        value = plausible_value(
-            binding, state.state, missing=state.missing_state, original_esp32=self._original_esp32
-        )
-        if value is None:
-            return
-        self._last_sample_at = now
-        if binding.metric == UPTIME:
-            self._handle_uptime(value, now)
-        else:
-            self._learn(binding.metric, value, now)
-        self._metrics[binding.metric] = value
-        self._store.schedule_save(self._serialize)
-        self._schedule_publish()
-
-    # ---- state handling ----------------------------------------------------------------
-
-    def _handle_text(self, binding: MetricBinding, state: TextSensorState, now: float) -> None:
-        if binding.metric != RESET_REASON:
-            return
-        self._reporting.sample(now)
-        self._reset_reason = plausible_text(state.state, missing=state.missing_state)
-        self._reset_reason_seen = True
-        self._resolve_pending_reboot()
-        self._schedule_publish()
-
-    def _handle_uptime(self, uptime: float, now: float) -> None:
-        sighting = self._reboots.add(UptimeReading(uptime, now))
-        if sighting is None:
-            return
-        self._pending_reboot = sighting
-        # The reset reason follows uptime in the same burst; wait for it unless it is here.
-        if self._reset_reason_seen or not self._has_reset_reason_entity():
-            self._resolve_pending_reboot()
-
-    def _learn(self, metric: str, value: float, now: float) -> None:
-        # After a reconnect the device resends its last states; an unchanged value is the
-        # same old reading, not a fresh sample.
-        if metric in self._resent_metrics:
-            self._resent_metrics.discard(metric)
-            if self.analytics.last_values.get(metric) == value:
-                return
-        try:
-            event = self.analytics.add_sample(metric, value, timestamp=now)
-        except InvalidSampleError:
-            return
-        if event is not None:
-            self.recent_anomalies.append(event)
-
-    def _has_reset_reason_entity(self) -> bool:
-        return any(b.metric == RESET_REASON for b in self._bindings.values())
-
-    def _resolve_pending_reboot(self) -> None:
-        sighting, self._pending_reboot = self._pending_reboot, None
-        if sighting is None:
-            return
-        reason = self._reset_reason if self._reset_reason_seen else None
-        self.analytics.record_reboot(
-            sighting.booted_at,
-            reason,
-            observed=sighting.observed,
-            expected=sighting.observed and self._disconnect_was_expected,
-        )
-        _LOGGER.debug(
-            "%s rebooted (%s, %s)",
-            self.name,
-            reason or "unknown reason",
-            "observed" if sighting.observed else "during a monitoring gap",
-        )
-        self._store.schedule_save(self._serialize)
+        """Feed a device state to the monitor; publish and save when something changed."""
+        if self.monitor.ingest(state, _now()):
+            self._store.schedule_save(self._serialize)
+            self._schedule_publish()
 
     # ---- publishing --------------------------------------------------------------------
 
@@ -391,22 +298,23 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
         if self._publish_unsub is not None:
             self._publish_unsub()
             self._publish_unsub = None
-        self._resolve_pending_reboot()
+        self.monitor.resolve_pending_reboot()
         self._last_publish = self.hass.loop.time()
         self.async_set_updated_data(self._build_snapshot(_now()))
 
     def _build_snapshot(self, now: float) -> DeviceSnapshot:
-        last = self._last_sample_at
+        monitor = self.monitor
+        last = monitor.last_sample_at
         return DeviceSnapshot(
             online=self._online and not self._wrong_device,
             details=self._details,
-            metrics=MappingProxyType(dict(self._metrics)),
-            metric_units=MappingProxyType(dict(self._units)),
-            reset_reason=self._reset_reason,
-            report=self.analytics.report(now=now),
+            metrics=MappingProxyType(monitor.values),
+            metric_units=MappingProxyType(monitor.units),
+            reset_reason=monitor.reset_reason,
+            report=monitor.analytics.report(now=now),
             last_sample_at=None if last is None else dt_util.utc_from_timestamp(last),
-            not_reporting=self._online and self._reporting.is_silent(now),
-            expected_interval=self._reporting.expected_interval,
+            not_reporting=self._online and monitor.is_silent(now),
+            expected_interval=monitor.expected_interval,
             connect_failure=self._connect_failure,
             wrong_device=self._wrong_device,
         )
@@ -419,13 +327,13 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
     def async_check_reporting(self, now: float | None = None) -> None:
         """Re-evaluate the not-reporting flag and publish if it changed."""
         at = _now() if now is None else now
-        silent = self._online and self._reporting.is_silent(at)
+        silent = self._online and self.monitor.is_silent(at)
         if silent != self.data.not_reporting:
             if silent:
                 _LOGGER.info(
                     "%s is connected but has sent no readings for %.0f s",
                     self.name,
-                    at - (self._reporting.last_sample_at or at),
+                    at - (self.monitor.last_sample_at or at),
                 )
             self._last_publish = self.hass.loop.time()
             self.async_set_updated_data(self._build_snapshot(at))
@@ -433,7 +341,7 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
     # ---- helpers -----------------------------------------------------------------------
 
     def _serialize(self) -> StoredData:
-        return serialize(self.analytics, self._reboots.last)
+        return serialize(self.monitor.analytics, self.monitor.last_uptime)
 
     def _update_device_registry(self, details: DeviceDetails) -> None:
         manufacturer, model = details.maker_and_model
@@ -449,6 +357,8 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
 
     def diagnostics(self) -> dict[str, Any]:
         """Return the runtime state for diagnostics (no secrets)."""
+        monitor = self.monitor
+        last_uptime = monitor.last_uptime
         return {
             "online": self._online,
             "wrong_device": self._wrong_device,
@@ -456,12 +366,12 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
             "consecutive_key_failures": self._key_failures,
             "reauth_requested": self._reauth_requested,
             "bindings": {
-                b.object_id: {"metric": b.metric, "unit": b.unit} for b in self._bindings.values()
+                b.object_id: {"metric": b.metric, "unit": b.unit} for b in monitor.bindings
             },
-            "original_esp32": self._original_esp32,
-            "expected_interval_s": self._reporting.expected_interval,
+            "original_esp32": monitor.original_esp32,
+            "expected_interval_s": monitor.expected_interval,
             "last_uptime": None
-            if (last := self._reboots.last) is None
-            else {"uptime": last.uptime, "at": last.at},
-            "recent_anomalies": [event.as_dict() for event in self.recent_anomalies],
+            if last_uptime is None
+            else {"uptime": last_uptime.uptime, "at": last_uptime.at},
+            "recent_anomalies": [event.as_dict() for event in monitor.recent_anomalies],
         }
