@@ -2,24 +2,21 @@
 
 python benchmarks/throughput.py [--samples N] [--streams N]
 Run it in a venv with river installed (see README.md); without river only our figures print.
+Everything runs in this one process, on one core: numpy's elementwise kernels are
+single-threaded.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import pickle
 import time
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import _analytics_path  # noqa: F401, E402
-import numpy as np  # noqa: E402
-
-import analytics  # type: ignore[import-not-found]  # noqa: E402
-from analytics.fleet import FleetDetector  # type: ignore[import-not-found]  # noqa: E402
+import _analytics_path  # noqa: F401
+import analytics  # type: ignore[import-not-found]
+import numpy as np
+from analytics.fleet import FleetDetector  # type: ignore[import-not-found]
 
 
 def device_stream(samples: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from custom_components.predictive_maintenance.analytics import (
@@ -117,3 +119,28 @@ def test_daily_profile_learns_recurring_pattern() -> None:
             events.append(i)
     assert det.seasonal(300.0 * 288 * 6)
     assert all(i < 288 * 2 for i in events)  # after two days the day/night step is normal
+
+
+def test_smooth_daily_cycle_is_learned_not_alarmed() -> None:
+    rng = np.random.default_rng(0)
+    da = DeviceAnalytics("dev")
+    late_events = 0
+    worst = 0.0
+    for i in range(60 * 24 * 5):  # 5 days of 60 s samples, 12 degC peak to peak
+        t = 60.0 * i
+        value = round(45.0 + 6.0 * np.sin(2 * np.pi * t / 86_400) + rng.normal(0.0, 0.2), 1)
+        if da.add_sample("internal_temperature", value, t) is not None and i >= 2 * 1440:
+            late_events += 1
+        if i >= 2 * 1440 and i % 60 == 0:
+            rep = da.report(now=t)
+            worst = max(worst, rep.failure_probability)
+            assert rep.risk_level == RiskLevel.LOW
+    assert late_events <= 3  # <= 1 a day, from the Gaussian noise alone
+    assert worst < 0.3
+
+
+def test_state_is_small() -> None:
+    det = StreamDetector()
+    for i in range(3_000):
+        det.update(float(i % 7), 300.0 * i)
+    assert len(json.dumps(det.to_dict())) <= 2048

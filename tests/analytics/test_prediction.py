@@ -129,7 +129,7 @@ def test_requested_restart_is_not_a_crash() -> None:
 
 def test_risk_does_not_flap_on_noise() -> None:
     tracker = RiskTracker()
-    levels = [tracker.update(p) for p in [0.58, 0.62] * 100]
+    levels = [tracker.update(p, 60.0 * i) for i, p in enumerate([0.58, 0.62] * 100)]
     changes = sum(1 for a, b in itertools.pairwise(levels) if a != b)
     assert changes <= 1
     assert levels[-1] == RiskLevel.HIGH
@@ -137,8 +137,9 @@ def test_risk_does_not_flap_on_noise() -> None:
 
 def test_risk_falls_after_sustained_improvement() -> None:
     tracker = RiskTracker()
-    tracker.update(0.9)
-    levels = [tracker.update(0.05) for _ in range(12)]
+    tracker.update(0.9, 0.0)
+    levels = [tracker.update(0.05, 60.0 * (i + 1)) for i in range(12)]
+    assert levels[8] == RiskLevel.CRITICAL  # 9 min below: still holding
     assert levels[-1] == RiskLevel.LOW
 
 

@@ -16,7 +16,9 @@ Only + - * / abs min max are used in the state update so the numpy fleet path
 
 from __future__ import annotations
 
+import base64
 import math
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,12 +27,14 @@ from .config import DetectorConfig
 MAD_TO_SIGMA = 1.2533141373155001  # sqrt(pi/2): mean absolute deviation -> sigma for Gaussian noise
 Z_CAP = 1e9  # bounds the peak trackers
 R_CAP = 1e6  # z / threshold cap: r^2 / (r^2 + 1) stays strictly below 1.0
-CLIP_AFTER = 10
+CLIP_AFTER = 10  # samples before residual clipping starts (the spread is meaningless before)
 DAY_S = 86_400.0
+# Half-hour bins keep the sawtooth of a smooth daily cycle small while steps on the
+# hour or half hour (schedules) still fall on a bin edge; peaks are tracked per hour.
+SEASON_BINS = 48
+SEASON_S = DAY_S / SEASON_BINS
 SEASON_SLOTS = 24
-SLOT_S = (
-    DAY_S / SEASON_SLOTS
-)  # samples before residual clipping starts (the spread is meaningless before)
+SLOT_S = DAY_S / SEASON_SLOTS
 STATE_FIELDS = (
     "n",
     "level",
@@ -38,6 +42,7 @@ STATE_FIELDS = (
     "dev",
     "dev_plain",
     "fast",
+    "shift_dev",
     "quantum",
     "integral",
     "prev",
@@ -47,11 +52,23 @@ STATE_FIELDS = (
     "cooldown",
     "peak",
     "t_first",
-    "season",
-    "slot_peak",
 )
+# Profiles are stored as base64 of little-endian float64: exact, and a third of the size
+# of a JSON list of floats.
+ARRAY_FIELDS = {"season": SEASON_BINS, "bin_dev": SEASON_BINS, "slot_peak": SEASON_SLOTS}
 
-FLOAT_FIELDS = ("level", "plain", "dev", "dev_plain", "fast", "quantum", "prev", "peak", "t_first")
+FLOAT_FIELDS = (
+    "level",
+    "plain",
+    "dev",
+    "dev_plain",
+    "fast",
+    "shift_dev",
+    "quantum",
+    "prev",
+    "peak",
+    "t_first",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +113,7 @@ class StreamDetector:
     """Per-sample detector; see the module docstring for the method."""
 
     __slots__ = (
+        "bin_dev",
         "config",
         "cooldown",
         "dev",
@@ -112,6 +130,7 @@ class StreamDetector:
         "quiet",
         "run",
         "season",
+        "shift_dev",
         "slot_peak",
         "t_first",
     )
@@ -124,6 +143,7 @@ class StreamDetector:
         self.dev = 0.0
         self.dev_plain = 0.0
         self.fast = 0.0
+        self.shift_dev = 0.0
         self.quantum = 0.0  # 0 = no change seen yet
         self.integral = True
         self.prev = 0.0
@@ -133,7 +153,8 @@ class StreamDetector:
         self.cooldown = 0
         self.peak = 0.0
         self.t_first = 0.0
-        self.season = [0.0] * SEASON_SLOTS
+        self.season = [0.0] * SEASON_BINS
+        self.bin_dev = [0.0] * SEASON_BINS
         self.slot_peak = [0.0] * SEASON_SLOTS
 
     @property
@@ -155,12 +176,19 @@ class StreamDetector:
             and self.dev < c.season_gate * self.dev_plain
         )
 
+    def daily_offset(self, t: float | None) -> float:
+        """What the daily profile adds at ``t`` (0 while it is not in use)."""
+        if t is None or not self.seasonal(t):
+            return 0.0
+        return self.season[int((t % DAY_S) // SEASON_S)]
+
     def update(self, x: float, t: float | None = None) -> Step:
         """Score ``x`` (stamped ``t`` seconds, for the daily profile) then learn it."""
         c = self.config
         thr = c.z_threshold
         n = self.n
         slot = 0 if t is None else int((t % DAY_S) // SLOT_S)
+        bin_ = 0 if t is None else int((t % DAY_S) // SEASON_S)
         if n == 0:
             self.n = 1
             self.level = self.plain = self.fast = self.prev = x
@@ -169,15 +197,18 @@ class StreamDetector:
             return Step(0.0, 0.0, False, False, "high", x, x, 1)
 
         active = self.seasonal(t)
-        offset = self.season[slot] if active else 0.0
+        profile = self.season[bin_]
+        offset = profile if active else 0.0
         base = self.level if active else self.plain
-        spread = self.dev if active else self.dev_plain
+        # A bin may be wider than the day's average spread (a steep half hour), not narrower.
+        spread = max(self.bin_dev[bin_], self.dev) if active else self.dev_plain
         sigma = max(MAD_TO_SIGMA * spread, self._floor(base))
         expected = base + offset
         resid = x - expected
         fast = self.fast + c.fast_alpha * (x - offset - self.fast)
         z_point = abs(resid) / sigma
-        z_shift = abs(fast - base) / (sigma * c.fast_scale)
+        gap = fast - base
+        z_shift = abs(gap) / max(MAD_TO_SIGMA * self.shift_dev, sigma * c.fast_scale)
         z_raw = max(c.point_weight * z_point, z_shift)
         bar = max(thr, c.peak_ratio * self.peak, c.slot_peak_ratio * self.slot_peak[slot])
         ratio = min(z_raw / bar, R_CAP)
@@ -217,12 +248,13 @@ class StreamDetector:
         self.plain += rate * r_plain
         self.dev_plain += rate * (abs(r_plain) - self.dev_plain)
         if t is not None:
-            r_seas = x - self.level - self.season[slot]
+            r_seas = x - self.level - profile
             lim = c.clip * max(MAD_TO_SIGMA * self.dev, self._floor(self.level))
             r_seas = min(max(r_seas, -lim), lim) if clipping else r_seas
             self.level += rate * r_seas
             self.dev += rate * (abs(r_seas) - self.dev)
-            self.season[slot] += c.season_rate * r_seas
+            self.season[bin_] += c.season_rate * r_seas
+            self.bin_dev[bin_] += c.season_rate * (abs(r_seas) - self.bin_dev[bin_])
         else:
             self.level = self.plain
             self.dev = self.dev_plain
@@ -245,6 +277,8 @@ class StreamDetector:
             self.quantum = step
         self.integral = self.integral and x.is_integer()
         self.prev = x
+        shift_lim = c.clip * max(MAD_TO_SIGMA * self.shift_dev, sigma * c.fast_scale)
+        self.shift_dev += rate * (min(abs(gap), shift_lim) - self.shift_dev)
         self.fast = fast
         self.n = n + 1
         return Step(
@@ -261,8 +295,8 @@ class StreamDetector:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe state (the config is stored by the owner)."""
         state: dict[str, Any] = {name: getattr(self, name) for name in STATE_FIELDS}
-        state["season"] = list(self.season)
-        state["slot_peak"] = list(self.slot_peak)
+        for name, size in ARRAY_FIELDS.items():
+            state[name] = _pack(getattr(self, name), size)
         return state
 
     @classmethod
@@ -275,8 +309,8 @@ class StreamDetector:
             det.n = _as_int(data["n"])
             for name in FLOAT_FIELDS:
                 setattr(det, name, _as_float(data[name]))
-            det.season = _as_slots(data["season"])
-            det.slot_peak = _as_slots(data["slot_peak"])
+            for name, size in ARRAY_FIELDS.items():
+                setattr(det, name, _unpack(data[name], size))
             det.integral = bool(data["integral"])
             det.in_event = bool(data["in_event"])
             det.run = _as_int(data["run"])
@@ -284,7 +318,7 @@ class StreamDetector:
             det.cooldown = _as_int(data["cooldown"])
         except KeyError as err:
             raise ValueError(f"detector state lacks {err}") from err
-        if det.n < 0 or det.dev < 0 or det.dev_plain < 0 or det.quantum < 0:
+        if min(det.n, det.dev, det.dev_plain, det.shift_dev, det.quantum) < 0:
             raise ValueError("detector state out of range")
         return det
 
@@ -298,10 +332,19 @@ def _as_float(value: object) -> float:
     return out
 
 
-def _as_slots(value: object) -> list[float]:
-    if not isinstance(value, list) or len(value) != SEASON_SLOTS:
-        raise ValueError(f"expected a list of {SEASON_SLOTS} numbers")
-    return [_as_float(v) for v in value]
+def _pack(values: list[float], size: int) -> str:
+    return base64.b64encode(struct.pack(f"<{size}d", *values)).decode("ascii")
+
+
+def _unpack(value: object, size: int) -> list[float]:
+    if not isinstance(value, str):
+        raise ValueError("expected a base64 string")
+    try:
+        raw = base64.b64decode(value.encode("ascii"), validate=True)
+        values = list(struct.unpack(f"<{size}d", raw))
+    except (ValueError, struct.error, UnicodeEncodeError) as err:
+        raise ValueError(f"bad packed array: {err}") from err
+    return [_as_float(v) for v in values]
 
 
 def _as_int(value: object) -> int:

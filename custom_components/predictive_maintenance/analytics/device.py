@@ -71,13 +71,15 @@ class DeviceAnalytics:
         det = self.detectors.get(metric)
         if det is None:
             det = self.detectors[metric] = StreamDetector(self.config)
-        step = det.update(x)
+        # Trends see the value without its daily cycle, so a warm afternoon is no "trend".
+        offset = det.daily_offset(stamp)
+        step = det.update(x, stamp)
         self.last_values[metric] = x
         if limit_for(metric) is not None:
             trend = self.trends.get(metric)
             if trend is None:
                 trend = self.trends[metric] = TrendWindow()
-            trend.add(t_eff, x)
+            trend.add(t_eff, x - offset)
         if not step.event:
             return None
         self.anomalies.append((t_eff, metric))
@@ -143,7 +145,7 @@ class DeviceAnalytics:
         if fragmented:
             probs.append(FRAGMENTATION_PROBABILITY)
         probability = combine(probs)
-        level = self.risk.update(probability)
+        level = self.risk.update(probability, t_now)
 
         components = health_components(assessments, len(crashes), fragmented)
         ranked = sorted(assessments, key=lambda m: m.badness, reverse=True)
@@ -195,7 +197,9 @@ class DeviceAnalytics:
             state=limit.state(value) if limit is not None else 0,
             anomalies=anomalies,
             ttf_hours=ttf_h,
-            ttf_probability=0.0 if ttf_h is None else ttf_probability(ttf_h, self.horizon_hours),
+            ttf_probability=0.0
+            if ttf_h is None or fit is None
+            else ttf_probability(ttf_h, self.horizon_hours, fit.span_s / 3600.0),
             slope_per_hour=None if fit is None else fit.slope * 3600.0,
             tau=0.0 if fit is None else fit.tau,
         )

@@ -18,6 +18,8 @@ from .detector import (
     DAY_S,
     MAD_TO_SIGMA,
     R_CAP,
+    SEASON_BINS,
+    SEASON_S,
     SEASON_SLOTS,
     SLOT_S,
     Z_CAP,
@@ -30,10 +32,21 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-_FLOATS = ("level", "plain", "dev", "dev_plain", "fast", "quantum", "prev", "peak", "t_first")
+_FLOATS = (
+    "level",
+    "plain",
+    "dev",
+    "dev_plain",
+    "fast",
+    "shift_dev",
+    "quantum",
+    "prev",
+    "peak",
+    "t_first",
+)
 _INTS = ("n", "run", "quiet", "cooldown")
 _BOOLS = ("integral", "in_event")
-_SLOTS = ("season", "slot_peak")
+_PROFILES = {"season": SEASON_BINS, "bin_dev": SEASON_BINS, "slot_peak": SEASON_SLOTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +77,22 @@ class FleetDetector:
         self.dev: FloatArray = np.zeros(size)
         self.dev_plain: FloatArray = np.zeros(size)
         self.fast: FloatArray = np.zeros(size)
+        self.shift_dev: FloatArray = np.zeros(size)
         self.quantum: FloatArray = np.zeros(size)
         self.prev: FloatArray = np.zeros(size)
         self.peak: FloatArray = np.zeros(size)
         self.t_first: FloatArray = np.zeros(size)
         self.integral: BoolArray = np.ones(size, dtype=np.bool_)
         self.in_event: BoolArray = np.zeros(size, dtype=np.bool_)
-        self.season: FloatArray = np.zeros((size, SEASON_SLOTS))
+        self.season: FloatArray = np.zeros((size, SEASON_BINS))
+        self.bin_dev: FloatArray = np.zeros((size, SEASON_BINS))
         self.slot_peak: FloatArray = np.zeros((size, SEASON_SLOTS))
         self._rows = np.arange(size)
 
     @property
     def state_bytes(self) -> int:
         """Bytes of model state held per stream."""
-        arrays = [getattr(self, f) for f in (*_FLOATS, *_INTS, *_BOOLS, *_SLOTS)]
+        arrays = [getattr(self, f) for f in (*_FLOATS, *_INTS, *_BOOLS, *_PROFILES)]
         return sum(int(a.nbytes) for a in arrays) // max(self.size, 1)
 
     def _floor(self, level: FloatArray) -> FloatArray:
@@ -106,37 +121,41 @@ class FleetDetector:
         # One shared timestamp (the usual tick) selects one column: a view, no gather.
         rows: slice | IntArray
         slot: int | IntArray
+        bin_: int | IntArray
         if t is None or np.ndim(t) == 0:
             rows = slice(None)
-            slot = int(float(ts[0]) % DAY_S // SLOT_S) if has_t else 0
+            stamp = float(ts[0]) if has_t else 0.0
+            slot = int((stamp % DAY_S) // SLOT_S)
+            bin_ = int((stamp % DAY_S) // SEASON_S)
         else:
             rows = self._rows
             slot = (ts % DAY_S // SLOT_S).astype(np.int64)
+            bin_ = (ts % DAY_S // SEASON_S).astype(np.int64)
 
         if has_t:
             active = (ts - self.t_first >= DAY_S) & (self.dev < c.season_gate * self.dev_plain)
         else:
             active = np.zeros(self.size, dtype=np.bool_)
-        season_now = self.season[rows, slot]
-        offset = np.where(active, season_now, 0.0)
+        profile = self.season[rows, bin_]
+        bin_dev = self.bin_dev[rows, bin_]
+        offset = np.where(active, profile, 0.0)
         base = np.where(active, self.level, self.plain)
-        spread = np.where(active, self.dev, self.dev_plain)
+        spread = np.where(active, np.maximum(bin_dev, self.dev), self.dev_plain)
         sigma = np.maximum(MAD_TO_SIGMA * spread, self._floor(base))
         expected = base + offset
         resid = x - expected
         fast = self.fast + c.fast_alpha * (x - offset - self.fast)
         z_point = np.abs(resid) / sigma
-        z_shift = np.abs(fast - base) / (sigma * c.fast_scale)
+        gap = fast - base
+        z_shift = np.abs(gap) / np.maximum(MAD_TO_SIGMA * self.shift_dev, sigma * c.fast_scale)
         z_raw = np.maximum(c.point_weight * z_point, z_shift)
-        bar = np.maximum(
-            np.maximum(thr, c.peak_ratio * self.peak),
-            c.slot_peak_ratio * self.slot_peak[rows, slot],
-        )
+        slot_peak = self.slot_peak[rows, slot]
+        bar = np.maximum(np.maximum(thr, c.peak_ratio * self.peak), c.slot_peak_ratio * slot_peak)
         ratio = np.minimum(z_raw / bar, R_CAP)
         z = ratio * thr
         judged = n >= c.warmup_samples
         score = np.where(judged, ratio * ratio / (ratio * ratio + 1.0), 0.0)
-        toward = np.where(z_point >= z_shift, resid, fast - base)
+        toward = np.where(z_point >= z_shift, resid, gap)
         anomalous = judged & (z >= thr)
 
         was_in = self.in_event
@@ -154,9 +173,8 @@ class FleetDetector:
         clipping = n >= CLIP_AFTER
         z_capped = np.minimum(z_raw, Z_CAP)
         peak = np.where(clipping, np.maximum(z_capped, c.peak_decay * self.peak), self.peak)
-        slot_peak_now = self.slot_peak[rows, slot]
         slot_peak_new = np.where(
-            clipping & has_t, np.maximum(z_capped, c.slot_peak_decay * slot_peak_now), slot_peak_now
+            clipping & has_t, np.maximum(z_capped, c.slot_peak_decay * slot_peak), slot_peak
         )
 
         rate = np.maximum(c.alpha, 1.0 / (n + 1))
@@ -166,16 +184,18 @@ class FleetDetector:
         plain = self.plain + rate * r_plain
         dev_plain = self.dev_plain + rate * (np.abs(r_plain) - self.dev_plain)
         if has_t:
-            r_seas = x - self.level - season_now
+            r_seas = x - self.level - profile
             lim = c.clip * np.maximum(MAD_TO_SIGMA * self.dev, self._floor(self.level))
             r_seas = np.where(clipping, np.minimum(np.maximum(r_seas, -lim), lim), r_seas)
             level = self.level + rate * r_seas
             dev = self.dev + rate * (np.abs(r_seas) - self.dev)
-            season_new = season_now + c.season_rate * r_seas
+            profile_new = profile + c.season_rate * r_seas
+            bin_dev_new = bin_dev + c.season_rate * (np.abs(r_seas) - bin_dev)
         else:
             level = plain
             dev = dev_plain
-            season_new = season_now
+            profile_new = profile
+            bin_dev_new = bin_dev
 
         out_of_band = judged & (z_point >= thr)
         up = out_of_band & (resid > 0)
@@ -186,9 +206,8 @@ class FleetDetector:
             np.where(down, np.where(self.run < 0, self.run - 1, -1), 0),
         )
         relearn = np.abs(run) >= c.relearn_after
-        shift = fast - base
-        level = np.where(relearn, level + shift, level)
-        plain = np.where(relearn, plain + shift, plain)
+        level = np.where(relearn, level + gap, level)
+        plain = np.where(relearn, plain + gap, plain)
         run = np.where(relearn, 0, run)
 
         step = np.abs(x - self.prev)
@@ -196,6 +215,8 @@ class FleetDetector:
             (step > 0.0) & ((self.quantum == 0.0) | (step < self.quantum)), step, self.quantum
         )
         integral = self.integral & (x == np.floor(x))
+        shift_lim = c.clip * np.maximum(MAD_TO_SIGMA * self.shift_dev, sigma * c.fast_scale)
+        shift_dev = self.shift_dev + rate * (np.minimum(np.abs(gap), shift_lim) - self.shift_dev)
 
         low = expected - thr * sigma
         high = expected + thr * sigma
@@ -207,6 +228,7 @@ class FleetDetector:
             fast = np.where(keep, fast, x)
             dev = np.where(keep, dev, self.dev)
             dev_plain = np.where(keep, dev_plain, self.dev_plain)
+            shift_dev = np.where(keep, shift_dev, self.shift_dev)
             quantum = np.where(keep, quantum, self.quantum)
             integral = np.where(keep, integral, x == np.floor(x))
             self.t_first = np.where(keep, self.t_first, ts if has_t else 0.0)
@@ -215,8 +237,9 @@ class FleetDetector:
             quiet = np.where(keep, quiet, self.quiet)
             cooldown = np.where(keep, cooldown, self.cooldown)
             peak = np.where(keep, peak, self.peak)
-            season_new = np.where(keep, season_new, season_now)
-            slot_peak_new = np.where(keep, slot_peak_new, slot_peak_now)
+            profile_new = np.where(keep, profile_new, profile)
+            bin_dev_new = np.where(keep, bin_dev_new, bin_dev)
+            slot_peak_new = np.where(keep, slot_peak_new, slot_peak)
             score = np.where(keep, score, 0.0)
             z = np.where(keep, z, 0.0)
             event = event & keep
@@ -225,10 +248,12 @@ class FleetDetector:
             low = np.where(keep, low, x)
             high = np.where(keep, high, x)
         self.level, self.plain, self.fast = level, plain, fast
-        self.dev, self.dev_plain, self.quantum, self.integral = dev, dev_plain, quantum, integral
+        self.dev, self.dev_plain, self.shift_dev = dev, dev_plain, shift_dev
+        self.quantum, self.integral = quantum, integral
         self.run, self.in_event, self.quiet, self.cooldown = run, in_event, quiet, cooldown
         self.peak = peak
-        self.season[rows, slot] = season_new
+        self.season[rows, bin_] = profile_new
+        self.bin_dev[rows, bin_] = bin_dev_new
         self.slot_peak[rows, slot] = slot_peak_new
         self.prev = x.copy()
         self.n = n + 1
@@ -245,14 +270,16 @@ class FleetDetector:
     # ---- conversion and persistence ----------------------------------------------------
     def stream(self, i: int) -> StreamDetector:
         """Stream ``i`` as a per-sample detector (same state)."""
-        return StreamDetector.from_dict(self._stream_state(i), self.config)
-
-    def _stream_state(self, i: int) -> dict[str, Any]:
-        state: dict[str, Any] = {f: float(getattr(self, f)[i]) for f in _FLOATS}
-        state.update({f: int(getattr(self, f)[i]) for f in _INTS})
-        state.update({f: bool(getattr(self, f)[i]) for f in _BOOLS})
-        state.update({f: [float(v) for v in getattr(self, f)[i]] for f in _SLOTS})
-        return state
+        det = StreamDetector(self.config)
+        for f in _FLOATS:
+            setattr(det, f, float(getattr(self, f)[i]))
+        for f in _INTS:
+            setattr(det, f, int(getattr(self, f)[i]))
+        for f in _BOOLS:
+            setattr(det, f, bool(getattr(self, f)[i]))
+        for f in _PROFILES:
+            setattr(det, f, [float(v) for v in getattr(self, f)[i]])
+        return det
 
     @classmethod
     def from_streams(
@@ -261,11 +288,10 @@ class FleetDetector:
         """Stack per-sample detectors into one fleet."""
         fleet = cls(len(streams), config or (streams[0].config if streams else None))
         for i, det in enumerate(streams):
-            state = det.to_dict()
             for f in (*_FLOATS, *_INTS, *_BOOLS):
-                getattr(fleet, f)[i] = state[f]
-            for f in _SLOTS:
-                getattr(fleet, f)[i, :] = state[f]
+                getattr(fleet, f)[i] = getattr(det, f)
+            for f in _PROFILES:
+                getattr(fleet, f)[i, :] = getattr(det, f)
         return fleet
 
     def to_dict(self) -> dict[str, Any]:
@@ -273,7 +299,7 @@ class FleetDetector:
         return {
             "version": 1,
             "config": self.config.to_dict(),
-            "streams": [self._stream_state(i) for i in range(self.size)],
+            "streams": [self.stream(i).to_dict() for i in range(self.size)],
         }
 
     @classmethod

@@ -6,20 +6,24 @@ from typing import Any
 
 from .models import RiskLevel
 
-UP_THRESHOLDS = (0.3, 0.6, 0.85)  # probability at which medium / high / critical start
+UP_THRESHOLDS = (0.3, 0.6, 0.85)
+EXTRAPOLATION = 4.0  # probability at which medium / high / critical start
 DOWN_MARGIN = 0.1  # a level is left only below its threshold minus this margin ...
-DOWN_REPORTS = 3  # ... on this many consecutive reports
+DOWN_DWELL_S = 600.0  # ... held for this long (C11 asks 10 min before an alert clears)
 
 
-def ttf_probability(ttf_hours: float, horizon_hours: float) -> float:
+def ttf_probability(ttf_hours: float, horizon_hours: float, span_hours: float) -> float:
     """Probability of failure within the horizon given a time to failure, 0.95 once failed.
 
     A hyperbolic rather than a step function because extrapolated trends are uncertain:
-    a TTF equal to the horizon gives 0.5, a quarter of it 0.8, twice it 0.33.
+    a TTF equal to the horizon gives 0.48, a quarter of it 0.76, twice it 0.32. A line
+    fitted over ``span_hours`` is trusted up to EXTRAPOLATION times that far ahead; beyond,
+    the probability shrinks in proportion.
     """
     if ttf_hours <= 0.0:
         return 0.95
-    return 0.95 * horizon_hours / (horizon_hours + ttf_hours)
+    trust = min(1.0, EXTRAPOLATION * span_hours / ttf_hours)
+    return 0.95 * trust * horizon_hours / (horizon_hours + ttf_hours)
 
 
 def crash_probability(crashes: int) -> float:
@@ -49,35 +53,40 @@ def raw_level(probability: float) -> RiskLevel:
 
 
 class RiskTracker:
-    """Rises at once, falls only after DOWN_REPORTS reports clearly below the level."""
+    """Rises at once; falls only after the probability stayed clearly lower for a while.
 
-    __slots__ = ("level", "low_reports")
+    The dwell is measured on the device's effective clock, not in reports, so it does not
+    depend on how often the coordinator publishes.
+    """
+
+    __slots__ = ("level", "low_since")
 
     def __init__(self) -> None:
         self.level = RiskLevel.LOW
-        self.low_reports = 0
+        self.low_since: float | None = None
 
-    def update(self, probability: float) -> RiskLevel:
-        """Feed one report's probability; returns the level to show."""
+    def update(self, probability: float, now: float) -> RiskLevel:
+        """Feed one report's probability at effective time ``now``; returns the level."""
         target = raw_level(probability)
         if target.rank >= self.level.rank:
             self.level = target
-            self.low_reports = 0
+            self.low_since = None
             return self.level
-        if probability < UP_THRESHOLDS[self.level.rank - 1] - DOWN_MARGIN:
-            self.low_reports += 1
-            if self.low_reports >= DOWN_REPORTS:
-                self.level = RiskLevel.from_rank(
-                    max(target.rank, raw_level(probability + DOWN_MARGIN).rank)
-                )
-                self.low_reports = 0
-        else:
-            self.low_reports = 0
+        if probability >= UP_THRESHOLDS[self.level.rank - 1] - DOWN_MARGIN:
+            self.low_since = None
+            return self.level
+        if self.low_since is None or now < self.low_since:
+            self.low_since = now
+        if now - self.low_since >= DOWN_DWELL_S:
+            self.level = RiskLevel.from_rank(
+                max(target.rank, raw_level(probability + DOWN_MARGIN).rank)
+            )
+            self.low_since = None
         return self.level
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe state."""
-        return {"level": str(self.level), "low_reports": self.low_reports}
+        return {"level": str(self.level), "low_since": self.low_since}
 
     @classmethod
     def from_dict(cls, data: object) -> RiskTracker:
@@ -87,7 +96,8 @@ class RiskTracker:
         tracker = cls()
         try:
             tracker.level = RiskLevel(data["level"])
-            tracker.low_reports = int(data["low_reports"])
+            since = data["low_since"]
+            tracker.low_since = None if since is None else float(since)
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"bad risk state: {err}") from err
         return tracker

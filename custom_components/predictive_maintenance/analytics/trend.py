@@ -45,7 +45,7 @@ class TrendWindow:
 
     __slots__ = ("bucket_s", "capacity", "count", "points", "start", "sum_t", "sum_v")
 
-    def __init__(self, bucket_s: float = 300.0, capacity: int = 32) -> None:
+    def __init__(self, bucket_s: float = 600.0, capacity: int = 32) -> None:
         self.bucket_s = bucket_s
         self.capacity = capacity
         self.points: deque[tuple[float, float]] = deque(maxlen=capacity)
@@ -94,7 +94,7 @@ class TrendWindow:
         }
 
     @classmethod
-    def from_dict(cls, data: object, bucket_s: float = 300.0, capacity: int = 32) -> TrendWindow:
+    def from_dict(cls, data: object, bucket_s: float = 600.0, capacity: int = 32) -> TrendWindow:
         """Inverse of to_dict."""
         if not isinstance(data, dict):
             raise ValueError("trend state must be a mapping")
