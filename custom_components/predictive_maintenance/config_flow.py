@@ -289,8 +289,46 @@ class PredictiveMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
         return {"name": self._name or self._host or "", "host": self._host or ""}
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """Start over with the key after the device rejected the stored one."""
+        """Find out why the stored key fails before asking the user anything."""
+        entry = self._get_reauth_entry()
+        noise_psk = normalize_noise_psk(entry_data.get(CONF_NOISE_PSK))
+        identity, error = await self._async_probe(
+            entry_data[CONF_HOST], entry_data[CONF_PORT], noise_psk
+        )
+        if identity is not None:
+            # The stored key works again; reloading is all that is needed.
+            await self.async_set_unique_id(format_mac(identity.mac), raise_on_progress=False)
+            self._abort_if_unique_id_mismatch()
+            return self.async_update_reload_and_abort(entry)
+        if error == "device_not_encrypted":
+            return await self.async_step_reauth_encryption_removed()
         return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_encryption_removed(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask before monitoring a device without encryption that used to have it."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            identity, error = await self._async_probe(
+                entry.data[CONF_HOST], entry.data[CONF_PORT], None
+            )
+            if identity is not None:
+                await self.async_set_unique_id(format_mac(identity.mac), raise_on_progress=False)
+                self._abort_if_unique_id_mismatch()
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_NOISE_PSK: "", CONF_DEVICE_NAME: identity.name}
+                )
+            if error in ("requires_key", "invalid_key"):
+                return await self.async_step_reauth_confirm()
+            errors["base"] = error or "unknown"
+
+        return self.async_show_form(
+            step_id="reauth_encryption_removed",
+            description_placeholders={"name": entry.title, "host": entry.data[CONF_HOST]},
+            errors=errors,
+        )
 
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None

@@ -805,18 +805,68 @@ async def test_reauth_started_by_runtime(
 async def test_reauth_encryption_removed(
     hass: HomeAssistant, encrypted_device: SimulatedDevice
 ) -> None:
-    """Encryption turned off: the old key is refused; an empty key is the explicit downgrade."""
+    """Encryption turned off: the user is told so and confirms the downgrade explicitly."""
     entry = _entry(hass, port=encrypted_device.port, noise_psk=KEY)
     encrypted_device.set_noise_psk(None)
 
     result = await _reauth_flow(hass, entry)
-    result = await _submit(hass, result, {CONF_NOISE_PSK: KEY})
-    assert result["errors"] == {"base": "device_not_encrypted"}
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_encryption_removed"
+    assert entry.data[CONF_NOISE_PSK] == KEY
 
-    result = await _submit(hass, result, {CONF_NOISE_PSK: ""})
+    result = await _submit(hass, result, {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert entry.data[CONF_NOISE_PSK] == ""
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_encryption_back_before_confirming(
+    hass: HomeAssistant, encrypted_device: SimulatedDevice
+) -> None:
+    """Encryption came back (with a new key) while the downgrade question was open."""
+    entry = _entry(hass, port=encrypted_device.port, noise_psk=KEY)
+    encrypted_device.set_noise_psk(None)
+    result = await _reauth_flow(hass, entry)
+    assert result["step_id"] == "reauth_encryption_removed"
+
+    encrypted_device.set_noise_psk(NEW_KEY)
+    result = await _submit(hass, result, {})
+    assert result["step_id"] == "reauth_confirm"
+    result = await _submit(hass, result, {CONF_NOISE_PSK: NEW_KEY})
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_NOISE_PSK] == NEW_KEY
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_key_for_plaintext_device(
+    hass: HomeAssistant, device: SimulatedDevice
+) -> None:
+    """On the key form, a key for a device without encryption is refused; empty is accepted."""
+    entry = _entry(hass, port=device.port, noise_psk=KEY)
+    # Offline when reauth starts, so the flow cannot tell yet that encryption is gone.
+    await device.go_offline()
+    result = await _reauth_flow(hass, entry)
+    assert result["step_id"] == "reauth_confirm"
+    await device.come_back()
+
+    result = await _submit(hass, result, {CONF_NOISE_PSK: KEY})
+    assert result["errors"] == {"base": "device_not_encrypted"}
+    result = await _submit(hass, result, {CONF_NOISE_PSK: ""})
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_NOISE_PSK] == ""
+
+
+async def test_reauth_stored_key_works_again(
+    hass: HomeAssistant, encrypted_device: SimulatedDevice, mock_setup_entry: AsyncMock
+) -> None:
+    """If the stored key works by the time reauth starts, the entry is just reloaded."""
+    entry = _entry(hass, port=encrypted_device.port, noise_psk=KEY)
+    entry.async_start_reauth(hass)
+    await hass.async_block_till_done()
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert entry.data[CONF_NOISE_PSK] == KEY
+    assert mock_setup_entry.call_count == 1
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
