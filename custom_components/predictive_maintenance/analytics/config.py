@@ -50,7 +50,7 @@ class DetectorConfig:
     peak_decay: float = 0.999
     peak_ratio: float = 0.6
     slot_peak_decay: float = 0.98
-    slot_peak_ratio: float = 1.0
+    slot_peak_ratio: float = 1.3
     abs_floor: float = 1e-9
 
     def __post_init__(self) -> None:
