@@ -814,6 +814,12 @@ async def test_reauth_encryption_removed(
     assert result["step_id"] == "reauth_encryption_removed"
     assert entry.data[CONF_NOISE_PSK] == KEY
 
+    await encrypted_device.go_offline()
+    result = await _submit(hass, result, {})
+    assert result["step_id"] == "reauth_encryption_removed"
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    await encrypted_device.come_back()
     result = await _submit(hass, result, {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
