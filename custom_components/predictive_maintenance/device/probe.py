@@ -157,6 +157,8 @@ async def async_probe_device(
     except InvalidAuthAPIError as err:
         raise PasswordNotSupportedError(str(err)) from err
     except TimeoutError as err:
+        # aioesphomeapi 29.x turns the timeout's cancellation into APIConnectionCancelledError,
+        # handled below; newer versions let it surface as TimeoutError here.
         _LOGGER.debug("Timed out probing %s:%s", host, port)
         raise CannotConnectError(f"No answer from {host}:{port} within {PROBE_TIMEOUT} s") from err
     except (APIConnectionError, OSError) as err:
