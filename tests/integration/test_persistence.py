@@ -56,6 +56,10 @@ async def test_models_survive_unload_and_setup(
     assert _samples(restored) == learned
     assert restored.analytics.to_dict()["detectors"]["heap_free"] == baseline
     assert restored.last_uptime == coordinator.last_uptime
+    # Uptime continued across the reload: no reboot is inferred (C03 D).
+    device.advance(60)
+    await push_and_wait(device, restored)
+    assert len(restored.analytics.reboots.entries) == 0
 
 
 async def test_models_are_saved_when_home_assistant_stops(

@@ -177,3 +177,16 @@ async def test_a_different_board_at_the_address_is_ignored(
     assert not _available(hass)
     assert sum(d.samples for d in coordinator.analytics.detectors.values()) == samples
     assert "not as the monitored device" in caplog.text
+
+
+async def test_unload_while_device_is_down(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """Unloading during reconnect backoff leaves no timer or task behind."""
+    device = await sim_device(mac=MAC)
+    entry = await setup_entry(device)
+    await wait_for(lambda: _available(hass), what="available")
+    await device.go_offline()
+    await wait_for(lambda: not _available(hass), what="unavailable")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.NOT_LOADED
