@@ -169,3 +169,21 @@ def test_health_score_is_explained_by_components() -> None:
     worse = da.report(now=t + 2_000.0)
     assert worse.health_score < rep.health_score
     assert worse.components["stability"] > 0.0
+
+
+def test_anomaly_window_survives_clock_jump_c13a() -> None:
+    rng = np.random.default_rng(8)
+    da = DeviceAnalytics("dev")
+    events = []
+    for i in range(600):
+        stamp = 60.0 * i + (3600.0 if 300 <= i < 318 else 0.0)
+        value = 45.0 + round(rng.normal(0.0, 0.1), 1) + (15.0 if i in (200, 450) else 0.0)
+        if da.add_sample("internal_temperature", value, stamp) is not None:
+            events.append(i)
+    assert 200 in events
+    assert 450 in events
+    rep = da.report(now=60.0 * 599)
+    assert rep.anomaly_count == len(events)
+    assert da.report(now=60.0 * 599, lookback_hours=(599 - 300) / 60.0).anomaly_count == len(
+        [i for i in events if i > 300]
+    )
