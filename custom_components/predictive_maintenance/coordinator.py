@@ -212,7 +212,6 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
         self._key_failures = 0
         self._reauth_requested = False
         self._connect_failure = None
-        self.device_info = device_info
         details = DeviceDetails.from_device_info(device_info)
         if details.mac != self.mac:
             if not self._wrong_device:
@@ -228,6 +227,7 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
             self._publish_now()
             return
         self._wrong_device = False
+        self.device_info = device_info
         self._details = details
         self.monitor.session_started(device_info.model, entities)
         self._online = True
@@ -277,6 +277,10 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
         if self.monitor.ingest(state, _now()):
             self._store.schedule_save(self._serialize)
             self._schedule_publish()
+
+    async def _async_update_data(self) -> DeviceSnapshot:
+        # Push-based: a refresh request (homeassistant.update_entity) re-renders what is known.
+        return self._build_snapshot(_now())
 
     # ---- publishing --------------------------------------------------------------------
 

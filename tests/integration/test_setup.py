@@ -9,6 +9,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 
 from custom_components.predictive_maintenance.const import DOMAIN
 from custom_components.predictive_maintenance.coordinator import (
@@ -18,7 +19,7 @@ from custom_components.predictive_maintenance.coordinator import (
 from custom_components.predictive_maintenance.device.link import UnknownCommandError
 
 from .conftest import EntryFactory, SimDeviceFactory
-from .helpers import push_and_wait, state, state_value, wait_for
+from .helpers import entity_id, push_and_wait, state, state_value, wait_for
 
 MAC = "02:00:00:00:01:01"
 
@@ -190,3 +191,20 @@ async def test_unload_while_device_is_down(
     await wait_for(lambda: not _available(hass), what="unavailable")
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_update_entity_service_rerenders(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """homeassistant.update_entity works on a push-only coordinator."""
+    device = await sim_device(mac=MAC)
+    await setup_entry(device)
+    await wait_for(lambda: _available(hass), what="available")
+    assert await async_setup_component(hass, "homeassistant", {})
+    await hass.services.async_call(
+        "homeassistant",
+        "update_entity",
+        {"entity_id": entity_id(hass, MAC, "health_score")},
+        blocking=True,
+    )
+    assert _available(hass)
