@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -192,22 +193,25 @@ class HomeAssistantClient:
         self._token_expires = 0.0
 
     async def wait_until_up(self, process: subprocess.Popen[bytes], limit: float) -> None:
-        """Wait for the HTTP API (onboarding answers without auth)."""
+        """Wait for the HTTP API: /api/ answers 401 without a token once it is up."""
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise SystemExit("Home Assistant exited; see .demo/hass.log")
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with self._session.get(f"{self._base}/api/onboarding") as response:
-                    if response.status == 200:
+                async with self._session.get(f"{self._base}/api/") as response:
+                    if response.status in {HTTPStatus.OK, HTTPStatus.UNAUTHORIZED}:
                         return
             await asyncio.sleep(1)
         raise SystemExit("Home Assistant did not come up; see .demo/hass.log")
 
     async def log_in(self) -> None:
         """Create the demo owner on first run, otherwise log in with its password."""
+        # Once onboarding is complete Home Assistant no longer serves its API (404).
         async with self._session.get(f"{self._base}/api/onboarding") as response:
-            steps = {step["step"]: step["done"] for step in await response.json()}
+            steps = {}
+            if response.status == HTTPStatus.OK:
+                steps = {step["step"]: step["done"] for step in await response.json()}
         if not steps.get("user", True):
             payload = {
                 "name": "Demo",
@@ -379,8 +383,18 @@ async def run(args: argparse.Namespace) -> int:
     hass = start_hass()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+
+    def on_signal() -> None:
+        # While starting up there is nothing to finish: abandon the start and clean up.
+        if not stop.is_set() and not monitoring:
+            main_task.cancel()
+        stop.set()
+
+    monitoring = False
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             client = HomeAssistantClient(session, args.port)
@@ -394,6 +408,7 @@ async def run(args: argparse.Namespace) -> int:
                 f"login: {DEMO_USER} / {DEMO_PASSWORD}\n",
                 flush=True,
             )
+            monitoring = True
             started = time.monotonic()
             deadline = None if args.minutes is None else started + args.minutes * 60
             while not stop.is_set():
@@ -406,6 +421,9 @@ async def run(args: argparse.Namespace) -> int:
                     await asyncio.wait_for(stop.wait(), max(wait, 0.1))
             if args.headless:
                 print(await fleet_table(client), flush=True)
+    except asyncio.CancelledError:
+        print("interrupted", flush=True)
+        return 130
     finally:
         stop_process(hass, timeout=60)
         stop_process(simulator, timeout=15)

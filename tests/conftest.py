@@ -6,16 +6,11 @@ so that Home Assistant's loader resolves ``custom_components`` to this repositor
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
 import pytest
 
 import custom_components.predictive_maintenance  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(
-    enable_custom_integrations: None,
-) -> Generator[None]:
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load our custom integration in every test."""
-    yield
