@@ -129,7 +129,9 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
     ) -> None:
         """Prepare the coordinator; nothing connects before async_start()."""
         super().__init__(hass, _LOGGER, config_entry=entry, name=entry.title)
-        self.mac = dr.format_mac(entry.unique_id or entry.entry_id)
+        # The config flow sets the MAC as unique id; without one, no identity check is possible.
+        self._verify_mac = entry.unique_id is not None
+        self.mac = dr.format_mac(entry.unique_id) if entry.unique_id else entry.entry_id
         self._store = store
         self.monitor = DeviceMonitor(
             saved.analytics
@@ -213,7 +215,7 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
         self._reauth_requested = False
         self._connect_failure = None
         details = DeviceDetails.from_device_info(device_info)
-        if details.mac != self.mac:
+        if self._verify_mac and details.mac != self.mac:
             if not self._wrong_device:
                 _LOGGER.warning(
                     "%s answers as %s (%s), not as the monitored device %s; ignoring its data",

@@ -208,3 +208,23 @@ async def test_update_entity_service_rerenders(
         blocking=True,
     )
     assert _available(hass)
+
+
+async def test_six_devices_come_up_together(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """C03 D: a small fleet is available right after setup, each with its own device."""
+    scenarios = ("healthy", "healthy", "memory_leak", "overheating", "wifi_degradation")
+    macs = [f"02:00:00:00:0a:{n:02x}" for n in range(6)]
+    for n, mac in enumerate(macs):
+        scenario = scenarios[n] if n < len(scenarios) else "crash_loop"
+        device = await sim_device(name=f"esp-{n}", mac=mac, scenario=scenario, seed=n)
+        await setup_entry(device)
+    await wait_for(lambda: all(_available(hass, mac) for mac in macs), what="all available")
+    registry = dr.async_get(hass)
+    names = set()
+    for mac in macs:
+        device_entry = registry.async_get_device(identifiers={(DOMAIN, dr.format_mac(mac))})
+        assert device_entry is not None
+        names.add(device_entry.name)
+    assert names == {f"esp-{n}" for n in range(6)}
