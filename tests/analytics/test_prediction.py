@@ -187,3 +187,11 @@ def test_anomaly_window_survives_clock_jump_c13a() -> None:
     assert da.report(now=60.0 * 599, lookback_hours=(599 - 300) / 60.0).anomaly_count == len(
         [i for i in events if i > 300]
     )
+
+
+def test_boot_time_before_last_sample_is_counted_without_moving_clock() -> None:
+    da, t = _healthy_device()
+    clock_before = da.clock.to_dict()
+    da.record_reboot(t - 3.0, "Exception")
+    assert da.clock.to_dict() == clock_before
+    assert da.report(now=t).crashes_24h == 1

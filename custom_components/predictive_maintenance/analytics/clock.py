@@ -33,14 +33,14 @@ class EffectiveClock:
             return delta
         return self.interval
 
-    def advance(self, raw: float) -> float:
-        """Effective time of a sample stamped ``raw``."""
+    def advance(self, raw: float, *, learn: bool = True) -> float:
+        """Effective time of a sample stamped ``raw``; ``learn`` updates the usual interval."""
         if self.last_raw is None:
             self.last_raw = raw
             self.effective = raw
             return raw
         step = self._step(raw)
-        if step > 0.0 and step == raw - self.last_raw:
+        if learn and step > 0.0 and step == raw - self.last_raw:
             self.interval = (
                 step
                 if self.interval == 0.0
@@ -49,6 +49,18 @@ class EffectiveClock:
         self.effective += step
         self.last_raw = raw
         return self.effective
+
+    def place(self, raw: float) -> float:
+        """Effective time of an event that is not a sample (a reboot).
+
+        Its stamp may be derived (now - uptime) and precede the last sample; it is then put
+        that far in the past without moving the clock back.
+        """
+        if self.last_raw is not None and raw < self.last_raw:
+            behind = self.last_raw - raw
+            limit = max(MIN_JUMP_S, JUMP_FACTOR * self.interval)
+            return self.effective - (behind if behind <= limit else 0.0)
+        return self.advance(raw, learn=False)
 
     def peek(self, raw: float) -> float:
         """Effective time of ``raw`` without moving the clock (for reports)."""

@@ -116,7 +116,7 @@ class DeviceAnalytics:
         stamp = finite_float(timestamp, "timestamp")
         if reset_reason is not None and not isinstance(reset_reason, str):
             raise InvalidSampleError("reset_reason must be a string or None")
-        self.reboots.record(Reboot(self.clock.advance(stamp), reset_reason, observed, expected))
+        self.reboots.record(Reboot(self.clock.place(stamp), reset_reason, observed, expected))
 
     # ---- output ------------------------------------------------------------------------
     def report(self, now: float | None = None, *, lookback_hours: float = 24.0) -> HealthReport:
