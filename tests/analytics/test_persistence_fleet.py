@@ -125,6 +125,9 @@ def test_seed_facade() -> None:
     assert pred["most_affected_metric"] == "internal_temperature"
     assert 0.0 <= det.get_device_health_score("esp") <= 100.0
     assert det.get_device_health_score("unknown") == 100.0
+    assert det.predict_failure("unknown")["risk_level"] == "low"
+    assert "unknown" not in det.devices
+    assert det.detect_anomaly("esp", "loop_time", 16.0) is None  # timestamp defaults to now
     restored = AnomalyDetector.from_dict(json.loads(json.dumps(det.to_dict())))
     assert restored.to_dict() == det.to_dict()
     with pytest.raises(ValueError, match="anomaly detector state"):

@@ -21,14 +21,14 @@ class DetectorConfig:
     suppress_samples / override: minimum distance between two events of one stream,
         unless the new excursion reaches override times the threshold (a real failure
         right after a marginal alarm is not hidden).
-    peak_decay / peak_ratio: the largest z seen outside events, decaying by peak_decay per
-        sample, raises the bar to peak_ratio times itself: a heavy-tailed stream has to
-        beat its own recent extremes to raise an event.
+    peak_decay / peak_ratio: the largest recent z, decaying by peak_decay per sample,
+        raises the bar to peak_ratio times itself: a heavy-tailed stream has to beat its
+        own recent extremes to raise an event.
     slot_peak_decay / slot_peak_ratio: the same per hour of the day, so a spike that
         recurs at the same hour every day stops being news.
-    season_rate / season_gate: learning rate of the 24 hourly offsets of the daily
-        profile, used (after a day) only while it cuts the spread below season_gate
-        times that of a flat level.
+    season_rate / season_gate: learning rate of the 48 half-hourly offsets (and spreads)
+        of the daily profile, used after a day and only while it cuts the spread below
+        season_gate times that of a flat level.
     rel_floor / abs_floor: the spread never drops below these (relative to the level,
         absolute), besides the quantisation step.
     """
@@ -37,7 +37,6 @@ class DetectorConfig:
     z_threshold: float = 3.0
     alpha: float = 0.003
     fast_alpha: float = 0.2
-    point_weight: float = 1.0
     clip: float = 3.0
     relearn_after: int = 12
     clear_samples: int = 3

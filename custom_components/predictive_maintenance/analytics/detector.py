@@ -4,14 +4,18 @@ The baseline is a robust forgetting estimate of level and spread: residuals are 
 to ``clip`` sigmas before they are learned, so an outlier cannot poison it. The spread
 has a floor of one quantisation step (learned from the smallest change seen, or 1 for a
 metric that has only shown integers), so a metric that never moves cannot alarm on its
-first 1-unit wiggle. Two tests feed the score: a point test (robust z of the sample) and a
-distribution-change test (short EW mean against the baseline, in units of its own noise),
-which catches level shifts smaller than the point threshold. An excursion yields one
-event; after ``relearn_after`` consecutive out-of-band samples on one side the baseline
-adopts the short mean, so a sustained shift is reported once and then becomes normal.
+first 1-unit wiggle. Where the data has a daily cycle, a half-hourly profile (offset and
+spread per bin) is learned from the timestamps and used once it explains the stream
+better than a flat level. Two tests feed the score: a point test (robust z of the sample)
+and a distribution-change test (short EW mean against the baseline, in units of its own
+long-run noise), which catches level shifts smaller than the point threshold. The bar
+rises with the stream's own recent extremes, overall and per hour of day. An excursion
+yields one event; after ``relearn_after`` consecutive out-of-band samples on one side the
+baseline adopts the short mean, so a sustained shift is reported once and then becomes
+normal.
 
-Only + - * / abs min max are used in the state update so the numpy fleet path
-(fleet.py) reproduces this one bit for bit.
+The state update uses only + - * / abs min max (and the bin index of the timestamp), so
+the numpy fleet path (fleet.py) reproduces this one bit for bit.
 """
 
 from __future__ import annotations
@@ -209,7 +213,7 @@ class StreamDetector:
         z_point = abs(resid) / sigma
         gap = fast - base
         z_shift = abs(gap) / max(MAD_TO_SIGMA * self.shift_dev, sigma * c.fast_scale)
-        z_raw = max(c.point_weight * z_point, z_shift)
+        z_raw = max(z_point, z_shift)
         bar = max(thr, c.peak_ratio * self.peak, c.slot_peak_ratio * self.slot_peak[slot])
         ratio = min(z_raw / bar, R_CAP)
         z = ratio * thr

@@ -45,8 +45,12 @@ class AnomalyDetector:
     def predict_failure(
         self, device_id: str, lookback_hours: float = 24.0, now: float | None = None
     ) -> dict[str, Any]:
-        """Risk, probability and time to failure of a device, as a plain dict."""
-        rep = self.device(device_id).report(now, lookback_hours=lookback_hours)
+        """Risk, probability and time to failure of a device, as a plain dict.
+
+        A device never seen gets a neutral answer (and is not created).
+        """
+        known = self.devices.get(device_id)
+        rep = (known or DeviceAnalytics(device_id)).report(now, lookback_hours=lookback_hours)
         return {
             "device_id": device_id,
             "risk_level": str(rep.risk_level),

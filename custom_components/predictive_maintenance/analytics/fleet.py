@@ -148,7 +148,7 @@ class FleetDetector:
         z_point = np.abs(resid) / sigma
         gap = fast - base
         z_shift = np.abs(gap) / np.maximum(MAD_TO_SIGMA * self.shift_dev, sigma * c.fast_scale)
-        z_raw = np.maximum(c.point_weight * z_point, z_shift)
+        z_raw = np.maximum(z_point, z_shift)
         slot_peak = self.slot_peak[rows, slot]
         bar = np.maximum(np.maximum(thr, c.peak_ratio * self.peak), c.slot_peak_ratio * slot_peak)
         ratio = np.minimum(z_raw / bar, R_CAP)
