@@ -27,7 +27,8 @@ class DetectorConfig:
     slot_peak_decay / slot_peak_ratio: the same per hour of the day, so a spike that
         recurs at the same hour every day stops being news.
     season_rate / season_gate: learning rate of the 48 half-hourly offsets (and spreads)
-        of the daily profile, used after a day and only while it cuts the spread below
+        of the daily profile, per half hour of samples (1.2: a bin mostly relearns each
+        day); the profile is used after a day and only while it cuts the spread below
         season_gate times that of a flat level.
     rel_floor / abs_floor: the spread never drops below these (relative to the level,
         absolute), besides the quantisation step.
@@ -44,7 +45,7 @@ class DetectorConfig:
     suppress_samples: int = 200
     override: float = 2.0
     rel_floor: float = 1e-4
-    season_rate: float = 0.05
+    season_rate: float = 1.2
     season_gate: float = 0.8
     peak_decay: float = 0.999
     peak_ratio: float = 0.6

@@ -56,6 +56,7 @@ STATE_FIELDS = (
     "cooldown",
     "peak",
     "t_first",
+    "t_last",
 )
 # Profiles are stored as base64 of little-endian float64: exact, and a third of the size
 # of a JSON list of floats.
@@ -72,6 +73,7 @@ FLOAT_FIELDS = (
     "prev",
     "peak",
     "t_first",
+    "t_last",
 )
 
 
@@ -137,6 +139,7 @@ class StreamDetector:
         "shift_dev",
         "slot_peak",
         "t_first",
+        "t_last",
     )
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
@@ -157,6 +160,7 @@ class StreamDetector:
         self.cooldown = 0
         self.peak = 0.0
         self.t_first = 0.0
+        self.t_last = 0.0
         self.season = [0.0] * SEASON_BINS
         self.bin_dev = [0.0] * SEASON_BINS
         self.slot_peak = [0.0] * SEASON_SLOTS
@@ -197,7 +201,7 @@ class StreamDetector:
             self.n = 1
             self.level = self.plain = self.fast = self.prev = x
             self.integral = x.is_integer()
-            self.t_first = 0.0 if t is None else t
+            self.t_first = self.t_last = 0.0 if t is None else t
             return Step(0.0, 0.0, False, False, "high", x, x, 1)
 
         active = self.seasonal(t)
@@ -257,8 +261,13 @@ class StreamDetector:
             r_seas = min(max(r_seas, -lim), lim) if clipping else r_seas
             self.level += rate * r_seas
             self.dev += rate * (abs(r_seas) - self.dev)
-            self.season[bin_] += c.season_rate * r_seas
-            self.bin_dev[bin_] += c.season_rate * (abs(r_seas) - self.bin_dev[bin_])
+            # The profile learns per unit of time, not per sample, so its memory is the same
+            # number of days whatever the sampling interval.
+            elapsed = min(max(t - self.t_last, 0.0), SEASON_S)
+            bin_rate = min(1.0, c.season_rate * elapsed / SEASON_S)
+            self.season[bin_] += bin_rate * r_seas
+            self.bin_dev[bin_] += bin_rate * (abs(r_seas) - self.bin_dev[bin_])
+            self.t_last = t
         else:
             self.level = self.plain
             self.dev = self.dev_plain

@@ -43,6 +43,7 @@ _FLOATS = (
     "prev",
     "peak",
     "t_first",
+    "t_last",
 )
 _INTS = ("n", "run", "quiet", "cooldown")
 _BOOLS = ("integral", "in_event")
@@ -82,6 +83,7 @@ class FleetDetector:
         self.prev: FloatArray = np.zeros(size)
         self.peak: FloatArray = np.zeros(size)
         self.t_first: FloatArray = np.zeros(size)
+        self.t_last: FloatArray = np.zeros(size)
         self.integral: BoolArray = np.ones(size, dtype=np.bool_)
         self.in_event: BoolArray = np.zeros(size, dtype=np.bool_)
         self.season: FloatArray = np.zeros((size, SEASON_BINS))
@@ -189,13 +191,17 @@ class FleetDetector:
             r_seas = np.where(clipping, np.minimum(np.maximum(r_seas, -lim), lim), r_seas)
             level = self.level + rate * r_seas
             dev = self.dev + rate * (np.abs(r_seas) - self.dev)
-            profile_new = profile + c.season_rate * r_seas
-            bin_dev_new = bin_dev + c.season_rate * (np.abs(r_seas) - bin_dev)
+            elapsed = np.minimum(np.maximum(ts - self.t_last, 0.0), SEASON_S)
+            bin_rate = np.minimum(1.0, c.season_rate * elapsed / SEASON_S)
+            profile_new = profile + bin_rate * r_seas
+            bin_dev_new = bin_dev + bin_rate * (np.abs(r_seas) - bin_dev)
+            t_last = ts.copy()
         else:
             level = plain
             dev = dev_plain
             profile_new = profile
             bin_dev_new = bin_dev
+            t_last = self.t_last
 
         out_of_band = judged & (z_point >= thr)
         up = out_of_band & (resid > 0)
@@ -232,6 +238,7 @@ class FleetDetector:
             quantum = np.where(keep, quantum, self.quantum)
             integral = np.where(keep, integral, x == np.floor(x))
             self.t_first = np.where(keep, self.t_first, ts if has_t else 0.0)
+            t_last = np.where(keep, t_last, ts if has_t else 0.0)
             run = np.where(keep, run, self.run)
             in_event = np.where(keep, in_event, self.in_event)
             quiet = np.where(keep, quiet, self.quiet)
@@ -251,7 +258,7 @@ class FleetDetector:
         self.dev, self.dev_plain, self.shift_dev = dev, dev_plain, shift_dev
         self.quantum, self.integral = quantum, integral
         self.run, self.in_event, self.quiet, self.cooldown = run, in_event, quiet, cooldown
-        self.peak = peak
+        self.peak, self.t_last = peak, t_last
         self.season[rows, bin_] = profile_new
         self.bin_dev[rows, bin_] = bin_dev_new
         self.slot_peak[rows, slot] = slot_peak_new
