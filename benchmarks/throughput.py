@@ -73,19 +73,23 @@ def main() -> None:
     """Print the figures and the ratios."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=50_000)
-    parser.add_argument("--streams", type=int, default=10_000)
-    parser.add_argument("--ticks", type=int, default=300)
+    parser.add_argument("--streams", type=int, nargs="+", default=[100, 1_000, 10_000])
+    parser.add_argument("--samples-per-size", type=int, default=3_000_000)
     parser.add_argument("--river-samples", type=int, default=5_000)
     args = parser.parse_args()
     t, values = device_stream(args.samples)
 
     ours_rate, ours_bytes = per_sample(values, t)
-    fleet_rate, fleet_bytes = fleet(values, t, args.streams, args.ticks)
+    fleets = [
+        (size, *fleet(values, t, size, max(50, args.samples_per_size // size)))
+        for size in args.streams
+    ]
     print(f"per-sample path : {ours_rate:>14,.0f} samples/s  {ours_bytes:>7,} B state (JSON)")
-    print(
-        f"fleet path      : {fleet_rate:>14,.0f} samples/s  {fleet_bytes:>7,} B state/stream "
-        f"({args.streams:,} streams)"
-    )
+    for size, rate, nbytes in fleets:
+        print(
+            f"fleet path      : {rate:>14,.0f} samples/s  {nbytes:>7,} B state/stream "
+            f"({size:,} streams per tick)"
+        )
     hst = river_hst(values[: args.river_samples])
     if hst is None:
         print("river not installed: run in .venv-bench for the comparison")
@@ -93,9 +97,10 @@ def main() -> None:
     hst_rate, hst_bytes = hst
     print(f"river HST       : {hst_rate:>14,.0f} samples/s  {hst_bytes:>7,} B state (pickle)")
     print(f"ratio per-sample / HST : {ours_rate / hst_rate:8.1f}x faster")
-    print(f"ratio fleet / HST      : {fleet_rate / hst_rate:8.1f}x faster")
+    for size, rate, _ in fleets:
+        print(f"ratio fleet {size:>6,} / HST : {rate / hst_rate:8.1f}x faster")
     print(f"state HST / per-sample : {hst_bytes / ours_bytes:8.1f}x larger")
-    print(f"state HST / fleet      : {hst_bytes / fleet_bytes:8.1f}x larger")
+    print(f"state HST / fleet      : {hst_bytes / fleets[-1][2]:8.1f}x larger")
 
 
 if __name__ == "__main__":
