@@ -54,6 +54,7 @@ def test_level_shift_reported_once_then_learned_c09() -> None:
         if da.add_sample("loop_time", v, 10.0 * i) is not None:
             events.append(i)
     assert events == [720]
+    assert 0.0 <= da.scores["loop_time"] < 0.5
     assert all(s < 0.5 for s in scores[720 + 360 :])
     assert all(0.0 <= s < 1.0 for s in scores)
     rep = da.report(now=10.0 * (len(jitter) + len(step) - 1))

@@ -51,6 +51,7 @@ class DeviceAnalytics:
         self.detectors: dict[str, StreamDetector] = {}
         self.trends: dict[str, TrendWindow] = {}
         self.last_values: dict[str, float] = {}
+        self.scores: dict[str, float] = {}  # anomaly score of each metric's latest sample
         self.anomalies: deque[tuple[float, str]] = deque(maxlen=MAX_ANOMALIES)
         self.reboots = RebootLog()
         self.risk = RiskTracker()
@@ -75,6 +76,7 @@ class DeviceAnalytics:
         offset = det.daily_offset(stamp)
         step = det.update(x, stamp)
         self.last_values[metric] = x
+        self.scores[metric] = step.score
         if limit_for(metric) is not None:
             trend = self.trends.get(metric)
             if trend is None:
@@ -228,6 +230,7 @@ class DeviceAnalytics:
             "detectors": {m: d.to_dict() for m, d in self.detectors.items()},
             "trends": {m: w.to_dict() for m, w in self.trends.items()},
             "last_values": dict(self.last_values),
+            "scores": dict(self.scores),
             "anomalies": [[t, m] for t, m in self.anomalies],
             "reboots": self.reboots.to_dict(),
             "risk": self.risk.to_dict(),
@@ -251,6 +254,7 @@ class DeviceAnalytics:
             }
             obj.trends = {str(m): TrendWindow.from_dict(w) for m, w in data["trends"].items()}
             obj.last_values = {str(m): float(v) for m, v in data["last_values"].items()}
+            obj.scores = {str(m): float(v) for m, v in data.get("scores", {}).items()}
             for t, m in data["anomalies"]:
                 obj.anomalies.append((float(t), str(m)))
             obj.reboots = RebootLog.from_dict(data["reboots"])
