@@ -30,7 +30,8 @@ def read_series(path: Path) -> tuple[list[str], FloatArray]:
 def epoch_seconds(stamps: list[str]) -> FloatArray:
     """NAB timestamps (naive, 'YYYY-MM-DD HH:MM:SS[.ffffff]') as seconds since the epoch."""
     parsed = np.array([s.replace(" ", "T") for s in stamps], dtype="datetime64[us]")
-    return parsed.astype(np.int64).astype(np.float64) / 1e6
+    seconds: FloatArray = parsed.astype(np.int64).astype(np.float64) / 1e6
+    return seconds
 
 
 def detect(
@@ -43,7 +44,8 @@ def detect(
     """
     det = analytics.StreamDetector(config)
     out = np.empty(values.size, dtype=np.float64)
-    for i, x in enumerate(values.tolist()):
+    xs: list[float] = values.tolist()
+    for i, x in enumerate(xs):
         step = det.update(x, None if times is None else float(times[i]))
         out[i] = step.score if step.event else NON_EVENT_WEIGHT * step.score
     return out
@@ -54,5 +56,7 @@ def write_scores(path: Path, stamps: list[str], values: FloatArray, scores: Floa
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["timestamp", "value", "anomaly_score"])
-        for stamp, value, score in zip(stamps, values.tolist(), scores.tolist(), strict=True):
+        xs: list[float] = values.tolist()
+        ss: list[float] = scores.tolist()
+        for stamp, value, score in zip(stamps, xs, ss, strict=True):
             writer.writerow([stamp, repr(value), f"{score:.12f}"])

@@ -16,10 +16,13 @@ import time
 import _analytics_path  # noqa: F401
 import analytics  # type: ignore[import-not-found]
 import numpy as np
+import numpy.typing as npt
 from analytics.fleet import FleetDetector  # type: ignore[import-not-found]
 
+FloatArray = npt.NDArray[np.float64]
 
-def device_stream(samples: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+
+def device_stream(samples: int, seed: int = 1) -> tuple[FloatArray, FloatArray]:
     """Free heap of a device every 10 s: noise, a slow leak, a spike and a level shift."""
     rng = np.random.default_rng(seed)
     t = 10.0 * np.arange(samples)
@@ -29,10 +32,11 @@ def device_stream(samples: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return t, heap
 
 
-def per_sample(values: np.ndarray, t: np.ndarray) -> tuple[float, int]:
+def per_sample(values: FloatArray, t: FloatArray) -> tuple[float, int]:
     """Samples per second of StreamDetector.update, and JSON bytes of its state."""
     det = analytics.StreamDetector()
-    xs, ts = values.tolist(), t.tolist()
+    xs: list[float] = values.tolist()
+    ts: list[float] = t.tolist()
     start = time.perf_counter()
     for x, stamp in zip(xs, ts, strict=True):
         det.update(x, stamp)
@@ -40,7 +44,7 @@ def per_sample(values: np.ndarray, t: np.ndarray) -> tuple[float, int]:
     return rate, len(json.dumps(det.to_dict()))
 
 
-def fleet(values: np.ndarray, t: np.ndarray, streams: int, ticks: int) -> tuple[float, int]:
+def fleet(values: FloatArray, t: FloatArray, streams: int, ticks: int) -> tuple[float, int]:
     """Samples per second of FleetDetector.update over ``streams`` streams, bytes per stream."""
     det = FleetDetector(streams)
     offsets = np.linspace(0.0, 1_000.0, streams)
@@ -51,14 +55,14 @@ def fleet(values: np.ndarray, t: np.ndarray, streams: int, ticks: int) -> tuple[
     return rate, det.state_bytes
 
 
-def river_hst(values: np.ndarray) -> tuple[float, int] | None:
+def river_hst(values: FloatArray) -> tuple[float, int] | None:
     """Samples per second of HalfSpaceTrees score_one + learn_one, and pickled model bytes."""
     try:
-        from river import anomaly
+        from river import anomaly  # type: ignore[import-not-found]
     except ImportError:
         return None
     lo, hi = float(values.min()), float(values.max())
-    scaled = ((values - lo) / (hi - lo)).tolist()  # HST wants features in [0, 1]
+    scaled: list[float] = ((values - lo) / (hi - lo)).tolist()  # HST wants features in [0, 1]
     model = anomaly.HalfSpaceTrees(seed=1)
     start = time.perf_counter()
     for x in scaled:
