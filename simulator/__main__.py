@@ -2,6 +2,7 @@
 
 python -m simulator --devices 6 --base-port 16053 [--seed N] [--encrypt] [--time-scale X]
                     [--push-interval S] [--reboot-delay S] [--host H]
+                    [--ota | --no-ota] [--ota-password PW] [--catalogue DIR]
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import contextlib
 import logging
 import signal
 import sys
+from pathlib import Path
 
+from .demo_catalogue import DemoRelease, write_demo_catalogue
 from .fleet import DEMO_TIME_SCALE, Fleet
 
 
@@ -31,6 +34,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--push-interval", type=float, default=1.0, help="real s between pushes")
     parser.add_argument("--reboot-delay", type=float, default=3.0)
+    parser.add_argument(
+        "--ota",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve ESPHome OTA on base-port + 1000 + index (default on)",
+    )
+    parser.add_argument("--ota-password", default=None, help="OTA password (default none)")
+    parser.add_argument(
+        "--catalogue",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write a firmware catalogue for the devices to DIR (current, security, bad build)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     if args.devices < 1:
@@ -40,13 +57,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def format_table(fleet: Fleet) -> str:
     # name, port, key first: scripts read those three columns.
-    rows = [("name", "port", "key", "scenario")]
-    rows.extend((dev.name, str(dev.port), dev.noise_psk or "-", dev.scenario) for dev in fleet)
+    rows = [("name", "port", "key", "scenario", "ota_port", "version")]
+    rows.extend(
+        (
+            dev.name,
+            str(dev.port),
+            dev.noise_psk or "-",
+            dev.scenario,
+            "-" if dev.ota_port is None else str(dev.ota_port),
+            dev.firmware_version,
+        )
+        for dev in fleet
+    )
     widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
+
+
+def format_catalogue(folder: Path, releases: list[DemoRelease]) -> str:
+    """One line: where the catalogue is, and what it holds."""
+    held = ", ".join(f"{r.project_name} {r.version} ({r.kind})" for r in releases)
+    return f"catalogue: {folder.resolve()}  {held}"
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -59,7 +92,13 @@ async def serve(args: argparse.Namespace) -> None:
         push_interval=args.push_interval,
         reboot_delay=args.reboot_delay,
         host=args.host,
+        ota=args.ota,
+        ota_password=args.ota_password,
     )
+    catalogue_line = None
+    if args.catalogue is not None:
+        releases = await asyncio.to_thread(write_demo_catalogue, args.catalogue, fleet)
+        catalogue_line = format_catalogue(args.catalogue, releases)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -67,6 +106,8 @@ async def serve(args: argparse.Namespace) -> None:
     try:
         await fleet.start()
         print(format_table(fleet), flush=True)
+        if catalogue_line is not None:
+            print(catalogue_line, flush=True)
         print("serving; Ctrl-C or SIGTERM to stop", flush=True)
         await stop.wait()
     finally:

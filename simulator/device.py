@@ -1,4 +1,4 @@
-"""A simulated ESP32 running ESPHome: identity, clock, boot cycle, entities and control API."""
+"""A simulated ESP32 running ESPHome: identity, clock, boot cycle, entities, OTA and control API."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from . import messages as m
 from .entities import (
@@ -23,6 +23,16 @@ from .entities import (
     SwitchSpec,
     extra_sensor,
     fnv1_hash,
+)
+from .firmware_images import BootOutcome, FirmwareSlots, SlotImage, build_image, verify_image
+from .ota import (
+    DEFAULT_DATA_TIMEOUT,
+    ERROR_UPDATE_END,
+    OTAAuth,
+    OTAFaults,
+    OTAServer,
+    OTASessionRecord,
+    ReceivedImage,
 )
 from .protocol import decode_psk
 from .replay import ReplayTrace, as_trace
@@ -38,6 +48,15 @@ _LOGGER = logging.getLogger(__name__)
 
 API_VERSION = (1, 10)
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_FIRMWARE_SIZE = 65_536  # the running image; small so that devices start fast
+
+
+class FirmwareEvent(NamedTuple):
+    """A change of the running image: flashed over the air, or rolled back by the bootloader."""
+
+    sim_time: float
+    version: str
+    how: Literal["flash", "rollback"]
 
 
 @dataclass(kw_only=True)
@@ -71,6 +90,39 @@ class DeviceConfig:
     reboot_timeout: float | None = None
     initial_uptime: float = 0.0  # simulated uptime at first start
     initial_reset_reason: str = REASON_POWER_ON
+    # OTA (`ota: platform: esphome`) and app rollback (`safe_mode`), see simulator/README.md.
+    ota_port: int | None = 0  # 0 = ephemeral (real port in dev.ota_port), None = no OTA server
+    ota_password: str | None = None
+    ota_auth: OTAAuth | str = OTAAuth.SHA256
+    ota_data_timeout: float = DEFAULT_DATA_TIMEOUT  # real s without data before a session drops
+    ota_faults: OTAFaults | None = None
+    boot_is_good_after: float = 60.0  # simulated s after boot until a new image is marked valid
+    boot_is_good_on_shutdown: bool = False  # an orderly restart marks a pending image valid
+    bad_image_crash_after: float = 5.0  # simulated s after boot a crash-loop image resets
+    chip_family: str = "ESP32"  # images for another chip are refused (0x84)
+    firmware_size: int = DEFAULT_FIRMWARE_SIZE  # bytes of the image the device starts with
+
+
+def _initial_image(config: DeviceConfig) -> SlotImage:
+    """The image the device was flashed with by cable: a real one, built from its config."""
+    date, _, clock = config.compilation_time.partition(", ")
+    try:
+        data = build_image(
+            project_name=config.project_name,
+            version=config.project_version,
+            chip_family=config.chip_family,
+            size=config.firmware_size,
+            compile_date=date,
+            compile_time=clock,
+        )
+    except ValueError:  # a compilation time that does not fit the app descriptor's fields
+        data = build_image(
+            project_name=config.project_name,
+            version=config.project_version,
+            chip_family=config.chip_family,
+            size=config.firmware_size,
+        )
+    return replace(SlotImage.from_bytes(data), compilation_time=config.compilation_time)
 
 
 class SimulatedDevice:
@@ -119,6 +171,28 @@ class SimulatedDevice:
         self._crash_timer: asyncio.TimerHandle | None = None
         self._idle_since: float | None = 0.0  # sim time the last client left
         self._changed = asyncio.Event()
+        self.slots = FirmwareSlots(
+            _initial_image(config),
+            boot_is_good_after=config.boot_is_good_after,
+            crash_after=config.bad_image_crash_after,
+            boot_is_good_on_shutdown=config.boot_is_good_on_shutdown,
+            boot_time=self._boot_time,
+        )
+        self.firmware_history: list[FirmwareEvent] = []
+        # Decided when the device resets, applied when it has booted (None: no boot pending).
+        self._boot_outcome: BootOutcome | None = None
+        self._ota: OTAServer | None = None
+        if config.ota_port is not None:
+            self._ota = OTAServer(
+                host=config.host,
+                port=config.ota_port,
+                password=config.ota_password,
+                auth=OTAAuth(config.ota_auth),
+                data_timeout=config.ota_data_timeout,
+                faults=config.ota_faults,
+                on_image=self._on_ota_image,
+                check_image=self._check_ota_image,
+            )
 
     # Identity and state, read by tests and by the server.
 
@@ -145,6 +219,38 @@ class SimulatedDevice:
     @property
     def port(self) -> int:
         return self._server.port or self.config.port
+
+    @property
+    def ota_port(self) -> int | None:
+        """The OTA port (the real one once started with ota_port 0); None without OTA."""
+        return None if self._ota is None else self._ota.port
+
+    @property
+    def ota_server(self) -> OTAServer | None:
+        """The device's OTA endpoint (sessions, images, overlap counter), None without OTA."""
+        return self._ota
+
+    @property
+    def ota_sessions(self) -> list[OTASessionRecord]:
+        """Every OTA session the device has seen, oldest first."""
+        return [] if self._ota is None else list(self._ota.sessions)
+
+    @property
+    def firmware_version(self) -> str:
+        """project_version of the running image (what DeviceInfo reports)."""
+        return self.config.project_version
+
+    @property
+    def firmware_image(self) -> SlotImage:
+        """The running image."""
+        return self.slots.running
+
+    @property
+    def firmware_pending_verify(self) -> bool:
+        """True while a freshly flashed image runs and has not been marked valid yet."""
+        if self._power == "running":
+            self.slots.update(self.sim_time)
+        return self.slots.pending_verify
 
     @property
     def scenario(self) -> str:
@@ -228,8 +334,11 @@ class SimulatedDevice:
         self._loop = asyncio.get_running_loop()
         self._clock_origin = self._loop.time()
         self._power = "running"
+        if self._boot_outcome is not None:  # stopped while rebooting: the boot ends now
+            self._boot_time = self.sim_time
+            self._apply_boot(self._boot_time)
         if self._network_up:
-            await self._server.listen(self.port)
+            await self._listen()
         self._schedule_crash()
         if self.config.push_interval is not None:
             self._push_task = self._spawn(self._push_loop(self.config.push_interval))
@@ -247,6 +356,8 @@ class SimulatedDevice:
         for task in tasks:
             task.cancel()
         await self._server.close()
+        if self._ota is not None:
+            await self._ota.stop()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -299,8 +410,8 @@ class SimulatedDevice:
         self._pending_safe_mode = safe_mode
         self._power = "rebooting"
         self._cancel_crash_timer()
-        self._server.stop_listening()
-        self._mark_reboot(reason)
+        self._stop_listening()
+        self._mark_reboot(reason, orderly=True)
         await self._server.disconnect_sessions(graceful=True)
         self._spawn(self._finish_boot())
         if wait:
@@ -315,10 +426,22 @@ class SimulatedDevice:
         if wait:
             await self.wait_online()
 
+    async def power_cycle(self, *, wait: bool = False) -> None:
+        """Pull the plug and plug it back in: like `crash()`, with reset reason "Power on".
+
+        A new image that has not been marked valid yet is rolled back by the bootloader.
+        """
+        if self._power != "running":
+            return
+        self._crash_now(REASON_POWER_ON)
+        await asyncio.sleep(0)
+        if wait:
+            await self.wait_online()
+
     async def go_offline(self) -> None:
-        """Drop off the network: clients are cut off (no DisconnectRequest), port closed."""
+        """Drop off the network: clients and OTA cut off (no DisconnectRequest), ports closed."""
         self._network_up = False
-        self._server.stop_listening()
+        self._stop_listening()
         await self._server.disconnect_sessions(graceful=False)
         self._notify()
 
@@ -326,7 +449,7 @@ class SimulatedDevice:
         """Back on the network; listens again unless the device is rebooting or stopped."""
         self._network_up = True
         if self._power == "running":
-            await self._server.listen(self.port)
+            await self._listen()
         self._notify()
 
     def set_noise_psk(self, noise_psk: str | None) -> None:
@@ -353,6 +476,20 @@ class SimulatedDevice:
         cfg.esphome_version = esphome_version or cfg.esphome_version
         cfg.compilation_time = compilation_time or cfg.compilation_time
         cfg.project_name = project_name or cfg.project_name
+        self.slots.running = replace(
+            self.slots.running,
+            project_name=cfg.project_name,
+            version=cfg.project_version,
+            compilation_time=cfg.compilation_time,
+        )
+
+    def set_ota_faults(self, faults: OTAFaults | None) -> None:
+        """Scripted OTA failures for the next sessions (None: none)."""
+        self._require_ota().faults = faults or OTAFaults()
+
+    def set_ota_password(self, password: str | None) -> None:
+        """New OTA password (None: no auth) for sessions from now on."""
+        self._require_ota().set_password(password)
 
     def set_scenario(self, name: str) -> None:
         """Switch scenario; its drift starts from now, the current boot continues."""
@@ -380,6 +517,17 @@ class SimulatedDevice:
 
     async def wait_online(self, timeout: float = DEFAULT_TIMEOUT) -> None:  # noqa: ASYNC109
         await self.wait_for(lambda: self.is_online, timeout)
+
+    async def wait_for_version(self, version: str, timeout: float = DEFAULT_TIMEOUT) -> None:  # noqa: ASYNC109
+        """Wait until the device has booted `version` (and listens again, if on the network)."""
+        await self.wait_for(
+            lambda: (
+                self.firmware_version == version
+                and self._power == "running"
+                and (self.is_online or not self._network_up)
+            ),
+            timeout,
+        )
 
     async def wait_for(
         self,
@@ -559,12 +707,12 @@ class SimulatedDevice:
         self._power = "rebooting"
         self._pending_safe_mode = False
         self._cancel_crash_timer()
-        self._server.stop_listening()
+        self._stop_listening()
         self._server.abort_sessions()
-        self._mark_reboot(reason)
+        self._mark_reboot(reason, orderly=False)
         self._spawn(self._finish_boot())
 
-    def _mark_reboot(self, reason: str) -> None:
+    def _mark_reboot(self, reason: str, *, orderly: bool) -> None:
         up = self.sim_time - self._boot_time
         _LOGGER.info(
             "%s: reboot %d (%s) after %.0f s up", self.name, self._boot_index + 1, reason, up
@@ -572,7 +720,66 @@ class SimulatedDevice:
         self._boot_index += 1
         self._reset_reason = reason
         self.reboots.append(reason)
+        # The bootloader decides at the reset: only the uptime until now counts toward
+        # marking a new image valid.
+        self._boot_outcome = self.slots.boot(self.sim_time, orderly=orderly)
         self._notify()
+
+    def _apply_boot(self, at: float) -> None:
+        """The device has booted at simulated time `at`: report the image it now runs."""
+        outcome, self._boot_outcome = self._boot_outcome, None
+        self.slots.boot_time = at
+        if outcome is None:
+            return
+        image = outcome.image
+        if outcome.rolled_back:
+            failed = outcome.rolled_back_from
+            _LOGGER.warning(
+                "%s: OTA rollback detected! %s did not validate, back on %s",
+                self.name,
+                failed.version if failed is not None else "the new image",
+                image.version,
+            )
+            self.firmware_history.append(FirmwareEvent(at, image.version, "rollback"))
+        elif outcome.new_image:
+            _LOGGER.info("%s: booted new image %s (pending verify)", self.name, image.version)
+            self.firmware_history.append(FirmwareEvent(at, image.version, "flash"))
+        cfg = self.config
+        cfg.project_name = image.project_name or cfg.project_name
+        cfg.project_version = image.version or cfg.project_version
+        cfg.compilation_time = image.compilation_time or cfg.compilation_time
+
+    async def _listen(self) -> None:
+        # OTA first: once the API port answers, the OTA port does too.
+        if self._ota is not None:
+            await self._ota.start()
+        await self._server.listen(self.port)
+
+    def _stop_listening(self) -> None:
+        self._server.stop_listening()
+        if self._ota is not None:
+            self._ota.abort()
+
+    def _require_ota(self) -> OTAServer:
+        if self._ota is None:
+            raise RuntimeError(f"{self.name} has no OTA server (ota_port=None)")
+        return self._ota
+
+    def _check_ota_image(self, data: bytes) -> int | None:
+        try:
+            verify_image(data, chip_family=self.config.chip_family)
+        except ValueError as err:
+            _LOGGER.warning("%s: OTA image refused: %s", self.name, err)
+            return ERROR_UPDATE_END
+        return None
+
+    def _on_ota_image(self, received: ReceivedImage) -> None:
+        if self._power != "running":
+            return
+        image = SlotImage.from_bytes(received.data)
+        _LOGGER.info("%s: OTA image %s received, rebooting", self.name, image.version)
+        self.slots.install(image)
+        self._spawn(self.restart(REASON_SOFTWARE_RESTART))
 
     async def _finish_boot(self) -> None:
         await asyncio.sleep(self.config.reboot_delay)
@@ -580,11 +787,12 @@ class SimulatedDevice:
             return
         self._power = "running"
         self._boot_time = self.sim_time
+        self._apply_boot(self._boot_time)
         self._idle_since = self._boot_time if not self.client_count else None
         self.in_safe_mode = self._pending_safe_mode
         self._pending_safe_mode = False
         if self._network_up:
-            await self._server.listen(self.port)
+            await self._listen()
         self._schedule_crash()
         self._notify()
 
@@ -594,6 +802,9 @@ class SimulatedDevice:
         crash = self._scenario.crash(self._boot_index)
         if crash is not None:
             events.append((self._boot_time + max(1.0, crash.uptime), crash.reason))
+        bad_image = self.slots.crash_due_at()
+        if bad_image is not None:
+            events.append((bad_image, REASON_EXCEPTION))
         timeout = self.config.reboot_timeout
         if timeout is not None and self._idle_since is not None:
             idle_from = max(self._idle_since, self._boot_time)
@@ -609,8 +820,9 @@ class SimulatedDevice:
 
     def _reboot_unseen(self, reason: str, at: float) -> None:
         """A reboot in the past that no client saw: only the bookkeeping changes."""
-        self._mark_reboot(reason)
+        self._mark_reboot(reason, orderly=reason == REASON_SOFTWARE_RESTART)
         self._boot_time = at
+        self._apply_boot(at)
         self._idle_since = at
         self.in_safe_mode = False
 

@@ -25,6 +25,8 @@ _HEADER_LEN: Final = 24
 _SEGMENT_HEADER_LEN: Final = 8
 _APP_DESC_LEN: Final = 256
 _APP_DESC_AT: Final = _HEADER_LEN + _SEGMENT_HEADER_LEN
+_CHIP_ID_AT: Final = 12
+_HASH_APPENDED_AT: Final = 23
 # Simulator-only tag in the first segment's rodata, right after the app descriptor:
 # a device that boots an image carrying it crash-loops (a "bad firmware").
 CRASH_LOOP_TAG: Final = b"PMSIM:CRASH-LOOP"
@@ -151,6 +153,7 @@ class SlotImage:
     compilation_time: str = ""
     crash_loop: bool = False
     md5: str = ""
+    chip_family: str = "ESP32"
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SlotImage:
@@ -165,13 +168,29 @@ class SlotImage:
             return desc[start : start + length].split(b"\0", 1)[0].decode(errors="replace")
 
         tag_at = _APP_DESC_AT + _APP_DESC_LEN
+        (chip_id,) = struct.unpack_from("<H", data, _CHIP_ID_AT)
+        chip = next((name for name, cid in CHIP_IDS.items() if cid == chip_id), f"0x{chip_id:04X}")
         return cls(
             project_name=text(48, 32),
             version=text(16, 32),
             compilation_time=f"{text(96, 16)}, {text(80, 16)}",
             crash_loop=data[tag_at : tag_at + len(CRASH_LOOP_TAG)] == CRASH_LOOP_TAG,
             md5=hashlib.md5(data).hexdigest(),
+            chip_family=chip,
         )
+
+
+def verify_image(data: bytes, *, chip_family: str = "ESP32") -> SlotImage:
+    """What `esp_ota_end` checks before the device accepts an image; ValueError if it fails.
+
+    The image must be an app image for this chip, and its appended SHA-256 must match.
+    """
+    image = SlotImage.from_bytes(data)
+    if image.chip_family != chip_family:
+        raise ValueError(f"image is for {image.chip_family}, the device is an {chip_family}")
+    if data[_HASH_APPENDED_AT] == 1 and hashlib.sha256(data[:-32]).digest() != data[-32:]:
+        raise ValueError("image SHA-256 does not match")
+    return image
 
 
 @dataclass(frozen=True, kw_only=True)

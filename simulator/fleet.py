@@ -22,6 +22,8 @@ DEMO_MIX: tuple[tuple[str, str], ...] = (
     ("healthy", "esp-healthy-2"),
 )
 DEMO_MIN_DEVICES = 6
+# Device i's OTA port is base_port + OTA_PORT_OFFSET + i.
+OTA_PORT_OFFSET = 1000
 
 
 def demo_key(seed: int, name: str) -> str:
@@ -64,11 +66,18 @@ class Fleet:
         push_interval: float | None = 1.0,
         reboot_delay: float = 3.0,
         host: str = "127.0.0.1",
+        ota: bool = True,
+        ota_password: str | None = None,
+        boot_is_good_after: float = 60.0,
     ) -> Fleet:
         """The demo fleet: 2 healthy, memory_leak, overheating, wifi_degradation, crash_loop and
-        a device replaying the NAB machine temperature trace. base_port 0 = ephemeral ports."""
+        a device replaying the NAB machine temperature trace. base_port 0 = ephemeral ports.
+
+        With `ota` every device serves ESPHome OTA on base_port + 1000 + its index (ephemeral
+        with base_port 0); all run acme.env_sensor 1.0.0 (see `write_demo_catalogue`)."""
         built = []
         for index, (scenario, name) in enumerate(demo_layout(devices)):
+            ota_port = (base_port + OTA_PORT_OFFSET + index if base_port else 0) if ota else None
             built.append(
                 SimulatedDevice(
                     DeviceConfig(
@@ -83,6 +92,9 @@ class Fleet:
                         push_interval=push_interval,
                         time_scale=time_scale,
                         reboot_delay=reboot_delay,
+                        ota_port=ota_port,
+                        ota_password=ota_password,
+                        boot_is_good_after=boot_is_good_after,
                     )
                 )
             )

@@ -52,6 +52,7 @@ _CHUNK_OK: Final = 0x47
 _FEATURE_FLAGS: Final = 0x48
 ERROR_MAGIC: Final = 0x80
 ERROR_AUTH_INVALID: Final = 0x82
+ERROR_UPDATE_END: Final = 0x84
 ERROR_ESP32_NOT_ENOUGH_SPACE: Final = 0x89
 ERROR_MD5_MISMATCH: Final = 0x8B
 ERROR_UNSUPPORTED_OTA_TYPE: Final = 0x8E
@@ -72,6 +73,7 @@ class SessionOutcome(StrEnum):
     AUTH_FAILED = "auth_failed"
     PREPARE_FAILED = "prepare_failed"
     MD5_MISMATCH = "md5_mismatch"
+    IMAGE_REJECTED = "image_rejected"
     CLIENT_CLOSED = "client_closed"
     DROPPED = "dropped"
     HANDSHAKE_TIMEOUT = "handshake_timeout"
@@ -132,6 +134,8 @@ class OTASessionRecord:
 
 
 type ImageCallback = Callable[[ReceivedImage], Awaitable[None] | None]
+type ImageCheck = Callable[[bytes], int | None]
+"""Looks at a complete image before END_OK; an error code rejects it (esp_ota_end failing)."""
 
 
 class _SessionEnd(Exception):
@@ -158,6 +162,7 @@ class OTAServer:
         max_image_size: int = DEFAULT_MAX_IMAGE_SIZE,
         on_image: ImageCallback | None = None,
         faults: OTAFaults | None = None,
+        check_image: ImageCheck | None = None,
     ) -> None:
         if version not in (1, 2):
             raise ValueError("OTA protocol version must be 1 or 2")
@@ -171,6 +176,7 @@ class OTAServer:
         self.handshake_timeout = handshake_timeout
         self.max_image_size = max_image_size
         self.on_image = on_image
+        self.check_image = check_image
         self.faults = faults or OTAFaults()
         self.sessions: list[OTASessionRecord] = []
         self.images: list[ReceivedImage] = []
@@ -194,6 +200,11 @@ class OTAServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     @property
+    def listening(self) -> bool:
+        """True while the port accepts connections."""
+        return self._server is not None
+
+    @property
     def busy(self) -> bool:
         """True while a session is running."""
         return self._active is not None
@@ -208,15 +219,31 @@ class OTAServer:
         self._password = password or None
 
     async def start(self) -> None:
-        """Listen; `port` is valid afterwards."""
+        """Listen; `port` is valid afterwards and stays the same across stop/start."""
+        if self._server is not None:
+            return
         self._server = await asyncio.start_server(
-            self._on_connection, self.host, self._requested_port
+            self._on_connection, self.host, self._requested_port, reuse_address=True
         )
+        # A device that reboots comes back on the port it had, even when it was ephemeral.
+        self._requested_port = self.port
+
+    def abort(self) -> None:
+        """Stop listening and reset every connection at once (power loss, crash).
+
+        Handlers finish on their own; `stop()` later waits for any that are left.
+        """
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
 
     async def stop(self) -> None:
         """Stop listening, end any session and wait for every handler to finish."""
-        if self._server is not None:
-            self._server.close()
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         for writer in list(self._writers):
             writer.transport.abort()
         # `on_image` may stop the server itself (the device reboots): not its own handler.
@@ -225,9 +252,8 @@ class OTAServer:
             task.cancel()
         if others:
             await asyncio.gather(*others, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
+        if server is not None:
+            await server.wait_closed()
 
     async def __aenter__(self) -> OTAServer:
         await self.start()
@@ -364,6 +390,10 @@ class _DeviceSession:
         actual_md5 = hashlib.md5(data).hexdigest()
         if actual_md5 != expected_md5:
             await self._fail(SessionOutcome.MD5_MISMATCH, ERROR_MD5_MISMATCH)
+        if server.check_image is not None:
+            code = server.check_image(bytes(data))
+            if code is not None:
+                await self._fail(SessionOutcome.IMAGE_REJECTED, code)
         await self._write(bytes((_END_OK,)))
         with contextlib.suppress(_SessionEnd):
             await self._read(1)  # the client's final OK; the device reboots either way
