@@ -12,6 +12,7 @@ import numpy.typing as npt
 from .limits import MetricLimit
 
 MIN_POINTS = 4
+RECENT_POINTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +81,12 @@ class TrendWindow:
         arr = np.asarray(series, dtype=np.float64)
         t0 = arr[-1, 0]
         t = arr[:, 0] - t0  # relative times keep the intercept well conditioned
-        slope, intercept, tau = theil_sen(t, arr[:, 1])
-        return Trend(slope, intercept + slope * (now - t0), tau, len(series), float(-t[0]))
+        slope, _, tau = theil_sen(t, arr[:, 1])
+        # The level now is projected from the most recent points, not read off the line's
+        # middle: on a decline that is levelling off the line would undershoot.
+        recent = arr[-RECENT_POINTS:]
+        level = float(np.median(recent[:, 1] + slope * (now - recent[:, 0])))
+        return Trend(slope, level, tau, len(series), float(-t[0]))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe state."""
