@@ -72,6 +72,8 @@ def test_fragmentation_drives_risk_high_before_23321_c07() -> None:
         da.add_sample("heap_max_block", float(round(block)), float(t))
         rep = da.report(now=float(t))
         if t == 17_700:
+            assert rep.failing_metric == "heap_max_block"  # free heap (25 kB) is not past 20 kB
+            assert not any(r.startswith("heap_free") and "past" in r for r in rep.recommendations)
             assert rep.fragmentation is not None
             assert rep.fragmentation < 0.1
             assert "heap_max_block" in rep.metrics_affected
