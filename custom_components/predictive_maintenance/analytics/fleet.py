@@ -97,9 +97,8 @@ class FleetDetector:
         arrays = [getattr(self, f) for f in (*_FLOATS, *_INTS, *_BOOLS, *_PROFILES)]
         return sum(int(a.nbytes) for a in arrays) // max(self.size, 1)
 
-    def _floor(self, level: FloatArray) -> FloatArray:
+    def _floor(self, step: FloatArray, level: FloatArray) -> FloatArray:
         c = self.config
-        step = np.where(self.quantum > 0.0, self.quantum, np.where(self.integral, 1.0, 0.0))
         floor: FloatArray = np.maximum(np.maximum(step, c.rel_floor * np.abs(level)), c.abs_floor)
         return floor
 
@@ -108,7 +107,8 @@ class FleetDetector:
         x = np.asarray(values, dtype=np.float64)
         if x.shape != (self.size,):
             raise InvalidSampleError(f"expected {self.size} values, got shape {x.shape}")
-        if not np.all(np.isfinite(x)) or np.any(np.abs(x) > MAX_MAGNITUDE):
+        # NaN fails the comparison and inf exceeds the bound: one reduction checks both.
+        if x.size and not float(np.abs(x).max()) <= MAX_MAGNITUDE:
             raise InvalidSampleError("values must be finite and within +-1e300")
         has_t = t is not None
         ts = np.broadcast_to(np.asarray(0.0 if t is None else t, dtype=np.float64), x.shape)
@@ -143,7 +143,8 @@ class FleetDetector:
         offset = np.where(active, profile, 0.0)
         base = np.where(active, self.level, self.plain)
         spread = np.where(active, np.maximum(bin_dev, self.dev), self.dev_plain)
-        sigma = np.maximum(MAD_TO_SIGMA * spread, self._floor(base))
+        step_floor = np.where(self.quantum > 0.0, self.quantum, self.integral.astype(np.float64))
+        sigma = np.maximum(MAD_TO_SIGMA * spread, self._floor(step_floor, base))
         expected = base + offset
         resid = x - expected
         fast = self.fast + c.fast_alpha * (x - offset - self.fast)
@@ -181,13 +182,15 @@ class FleetDetector:
 
         rate = np.maximum(c.alpha, 1.0 / (n + 1))
         r_plain = x - self.plain
-        lim = c.clip * np.maximum(MAD_TO_SIGMA * self.dev_plain, self._floor(self.plain))
+        lim = c.clip * np.maximum(
+            MAD_TO_SIGMA * self.dev_plain, self._floor(step_floor, self.plain)
+        )
         r_plain = np.where(clipping, np.minimum(np.maximum(r_plain, -lim), lim), r_plain)
         plain = self.plain + rate * r_plain
         dev_plain = self.dev_plain + rate * (np.abs(r_plain) - self.dev_plain)
         if has_t:
             r_seas = x - self.level - profile
-            lim = c.clip * np.maximum(MAD_TO_SIGMA * self.dev, self._floor(self.level))
+            lim = c.clip * np.maximum(MAD_TO_SIGMA * self.dev, self._floor(step_floor, self.level))
             r_seas = np.where(clipping, np.minimum(np.maximum(r_seas, -lim), lim), r_seas)
             level = self.level + rate * r_seas
             dev = self.dev + rate * (np.abs(r_seas) - self.dev)
