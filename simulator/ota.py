@@ -210,6 +210,11 @@ class OTAServer:
         return self._active is not None
 
     @property
+    def active_session(self) -> OTASessionRecord | None:
+        """The running session's record (updated as blocks are acked), if any."""
+        return self._active
+
+    @property
     def sessions_overlapped(self) -> bool:
         """True if a connection ever arrived while another session was still running."""
         return self.overlapping_connections > 0
@@ -231,13 +236,17 @@ class OTAServer:
     def abort(self) -> None:
         """Stop listening and reset every connection at once (power loss, crash).
 
-        Handlers finish on their own; `stop()` later waits for any that are left.
+        Running sessions end as `server_stopped`; `stop()` later waits for their handlers.
         """
         server, self._server = self._server, None
         if server is not None:
             server.close()
         for writer in list(self._writers):
             writer.transport.abort()
+        # A handler asleep in a held ack would otherwise keep its session across the reboot.
+        for task in self._handlers:
+            if task is not asyncio.current_task():
+                task.cancel()
 
     async def stop(self) -> None:
         """Stop listening, end any session and wait for every handler to finish."""
@@ -462,10 +471,12 @@ class _DeviceSession:
                 raise _SessionEnd(SessionOutcome.DATA_TIMEOUT)
             if faults.hold_ack is not None and faults.hold_ack[0] == block:
                 hold_start = time.monotonic()
+                self._server._notify()
                 await asyncio.sleep(faults.hold_ack[1])
                 record.ack_holds.append((block, hold_start, time.monotonic()))
             await self._write(bytes((_CHUNK_OK,)))
             record.blocks_acked = block
+            self._server._notify()
 
     async def _read(self, size: int) -> bytes:
         try:
