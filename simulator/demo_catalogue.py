@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypedDict
 
 from .device import SimulatedDevice
 from .firmware_images import DEFAULT_IMAGE_SIZE, write_catalogue_release
@@ -19,6 +19,15 @@ type ReleaseKind = Literal["current", "security", "bad"]
 
 SECURITY_PRIORITY: Final = 90
 BAD_BUILD_PRIORITY: Final = 10
+
+
+class _Metadata(TypedDict, total=False):
+    """Manifest fields beyond name, version and builds."""
+
+    patch_type: str
+    priority: int
+    fixes: list[str]
+    min_version: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,16 +113,16 @@ def write_demo_catalogue(
         newest = _newest(project.versions)
         security = security_version or _bump(newest, 2)
         bad = bad_version or _bump(newest, 1)
-        releases: list[tuple[str, ReleaseKind, dict[str, object]]] = [
-            (version, "current", {"summary": f"{project.name} {version}"})
+        releases: list[tuple[str, ReleaseKind, str, _Metadata]] = [
+            (version, "current", f"{project.name} {version}", {})
             for version in sorted(project.versions)
         ]
         releases.append(
             (
                 security,
                 "security",
+                f"{project.name} {security}: security fix for the OTA and API stack",
                 {
-                    "summary": f"{project.name} {security}: security fix for the OTA and API stack",
                     "patch_type": "security",
                     "priority": SECURITY_PRIORITY,
                     "fixes": ["firmware"],
@@ -125,19 +134,12 @@ def write_demo_catalogue(
             (
                 bad,
                 "bad",
-                {
-                    "summary": (
-                        f"{project.name} {bad}: new features (demo: a bad build that "
-                        "crash-loops after boot, so the device rolls back)"
-                    ),
-                    "patch_type": "feature",
-                    "priority": BAD_BUILD_PRIORITY,
-                    "min_version": newest,
-                },
+                f"{project.name} {bad}: new features (demo: a bad build that crash-loops "
+                "after boot, so the device rolls back)",
+                {"patch_type": "feature", "priority": BAD_BUILD_PRIORITY, "min_version": newest},
             )
         )
-        for version, kind, metadata in releases:
-            summary = str(metadata.pop("summary"))
+        for version, kind, summary, metadata in releases:
             manifest = write_catalogue_release(
                 root,
                 project_name=project.name,

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -114,15 +114,20 @@ def _initial_image(config: DeviceConfig) -> SlotImage:
             size=config.firmware_size,
             compile_date=date,
             compile_time=clock,
+            esphome_version=config.esphome_version,
         )
-    except ValueError:  # a compilation time that does not fit the app descriptor's fields
+    except ValueError:  # strings that do not fit the image's fixed-size fields
         data = build_image(
             project_name=config.project_name,
             version=config.project_version,
             chip_family=config.chip_family,
             size=config.firmware_size,
         )
-    return replace(SlotImage.from_bytes(data), compilation_time=config.compilation_time)
+    return replace(
+        SlotImage.from_bytes(data),
+        compilation_time=config.compilation_time,
+        esphome_version=config.esphome_version,
+    )
 
 
 class SimulatedDevice:
@@ -146,6 +151,7 @@ class SimulatedDevice:
         self._sensors: tuple[SensorSpec, ...] = SENSORS + tuple(
             extra_sensor(metric) for metric in self._traces if metric not in METRICS
         )
+        self._all_sensors = self._sensors
         self._switches = {
             fnv1_hash(oid): SwitchSpec(object_id=oid, name=oid.replace("_", " ").title())
             for oid in config.switches
@@ -481,6 +487,7 @@ class SimulatedDevice:
             project_name=cfg.project_name,
             version=cfg.project_version,
             compilation_time=cfg.compilation_time,
+            esphome_version=cfg.esphome_version,
         )
 
     def set_ota_faults(self, faults: OTAFaults | None) -> None:
@@ -503,6 +510,14 @@ class SimulatedDevice:
             self._overrides.pop(metric, None)
         else:
             self._overrides[metric] = value
+
+    def set_sensors(self, object_ids: Iterable[str] | None) -> None:
+        """Offer only these sensors from the next connection on (a YAML without `debug:`,
+        `wifi_signal`, ...); None = all of them again."""
+        wanted = None if object_ids is None else set(object_ids)
+        self._sensors = tuple(
+            sensor for sensor in self._all_sensors if wanted is None or sensor.object_id in wanted
+        )
 
     async def wait_for_clients(self, n: int, timeout: float = DEFAULT_TIMEOUT) -> None:  # noqa: ASYNC109
         """Wait until at least `n` clients are connected (for n == 0: until none is)."""
@@ -748,6 +763,7 @@ class SimulatedDevice:
         cfg.project_name = image.project_name or cfg.project_name
         cfg.project_version = image.version or cfg.project_version
         cfg.compilation_time = image.compilation_time or cfg.compilation_time
+        cfg.esphome_version = image.esphome_version or cfg.esphome_version
 
     async def _listen(self) -> None:
         # OTA first: once the API port answers, the OTA port does too.

@@ -30,6 +30,10 @@ _HASH_APPENDED_AT: Final = 23
 # Simulator-only tag in the first segment's rodata, right after the app descriptor:
 # a device that boots an image carrying it crash-loops (a "bad firmware").
 CRASH_LOOP_TAG: Final = b"PMSIM:CRASH-LOOP"
+# Simulator-only, right after that: the ESPHome version the image was built with (the app
+# descriptor has no field for it; real firmware reports a string compiled into the app).
+ESPHOME_TAG: Final = b"PMSIM:ESPHOME="
+_ESPHOME_FIELD_LEN: Final = 32
 
 CHIP_IDS: Final[dict[str, int]] = {
     "ESP32": 0x0000,
@@ -86,8 +90,13 @@ def build_image(
     idf_version: str = "v5.3.2",
     crash_loop: bool = False,
     seed: int = 0,
+    esphome_version: str | None = None,
 ) -> bytes:
-    """An ESP32 app image of exactly `size` bytes (a multiple of 16, >= 16 KiB)."""
+    """An ESP32 app image of exactly `size` bytes (a multiple of 16, >= 16 KiB).
+
+    `esphome_version` is stored in a simulator-only tag that `SlotImage.from_bytes` reads
+    back (a device reports it in DeviceInfo); without it the bytes are as before.
+    """
     if size < MIN_IMAGE_SIZE or size % 16:
         raise ValueError(f"image size must be a multiple of 16 and >= {MIN_IMAGE_SIZE}")
     if chip_family not in CHIP_IDS:
@@ -102,6 +111,8 @@ def build_image(
         idf_version=idf_version,
     )
     tag = CRASH_LOOP_TAG if crash_loop else bytes(len(CRASH_LOOP_TAG))
+    if esphome_version is not None:
+        tag += ESPHOME_TAG + _fixed(esphome_version, _ESPHOME_FIELD_LEN - len(ESPHOME_TAG))
     drom = desc + tag + rng.randbytes(_DROM[1] - len(desc) - len(tag))
     # Everything before the SHA-256 ends on a 16-byte boundary with the checksum byte
     # last; with 4 segments and 4-byte aligned lengths that leaves exactly 3 pad bytes.
@@ -154,6 +165,7 @@ class SlotImage:
     crash_loop: bool = False
     md5: str = ""
     chip_family: str = "ESP32"
+    esphome_version: str = ""  # empty: the image does not say
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SlotImage:
@@ -168,6 +180,13 @@ class SlotImage:
             return desc[start : start + length].split(b"\0", 1)[0].decode(errors="replace")
 
         tag_at = _APP_DESC_AT + _APP_DESC_LEN
+        esphome_at = tag_at + len(CRASH_LOOP_TAG)
+        esphome = data[esphome_at : esphome_at + _ESPHOME_FIELD_LEN]
+        esphome_version = (
+            esphome[len(ESPHOME_TAG) :].split(b"\0", 1)[0].decode(errors="replace")
+            if esphome.startswith(ESPHOME_TAG)
+            else ""
+        )
         (chip_id,) = struct.unpack_from("<H", data, _CHIP_ID_AT)
         chip = next((name for name, cid in CHIP_IDS.items() if cid == chip_id), f"0x{chip_id:04X}")
         return cls(
@@ -177,6 +196,7 @@ class SlotImage:
             crash_loop=data[tag_at : tag_at + len(CRASH_LOOP_TAG)] == CRASH_LOOP_TAG,
             md5=hashlib.md5(data).hexdigest(),
             chip_family=chip,
+            esphome_version=esphome_version,
         )
 
 
@@ -294,6 +314,7 @@ def write_catalogue_release(
     size: int = DEFAULT_IMAGE_SIZE,
     crash_loop: bool = False,
     summary: str | None = None,
+    esphome_version: str | None = None,
     **metadata: object,
 ) -> Path:
     """Write ``<folder>/<project>/<version>/`` with `firmware.ota.bin` and `manifest.json`.
@@ -307,6 +328,7 @@ def write_catalogue_release(
         chip_family=chip_family,
         size=size,
         crash_loop=crash_loop,
+        esphome_version=esphome_version,
     )
     release_dir = folder / project_name / version
     release_dir.mkdir(parents=True, exist_ok=True)

@@ -121,12 +121,15 @@ async def test_power_cycle_before_boot_is_good_rolls_back(
     make_device: DeviceFactory, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     """C02 script A: power cycle 40 s after the update; the bootloader goes back to 2.6.3."""
-    dev = await make_device(project_version="2.6.3", boot_is_good_after=60.0)
+    dev = await make_device(
+        project_version="2.6.3", esphome_version="2025.4.0", boot_is_good_after=60.0
+    )
     original_compilation = dev.config.compilation_time
-    await flash(dev, image("2.6.4"))
+    await flash(dev, image("2.6.4", esphome_version="2026.1.1"))
     await dev.wait_for_version("2.6.4")
     dev.advance(5.0)
-    assert (await (await make_client(dev)).device_info()).project_version == "2.6.4"
+    info = await (await make_client(dev)).device_info()
+    assert (info.project_version, info.esphome_version) == ("2.6.4", "2026.1.1")
 
     dev.advance(35.0)
     with caplog.at_level(logging.WARNING, logger="simulator"):
@@ -135,7 +138,11 @@ async def test_power_cycle_before_boot_is_good_rolls_back(
     assert "OTA rollback detected!" in caplog.text
 
     info = await (await make_client(dev)).device_info()
-    assert (info.project_version, info.compilation_time) == ("2.6.3", original_compilation)
+    assert (info.project_version, info.compilation_time, info.esphome_version) == (
+        "2.6.3",
+        original_compilation,
+        "2025.4.0",
+    )
     assert dev.reset_reason == "Power on"
     assert [(e.version, e.how) for e in dev.firmware_history] == [
         ("2.6.4", "flash"),
