@@ -350,3 +350,18 @@ async def test_demo_catalogue_loads_and_flashes(make_device: DeviceFactory, tmp_
         ("1.1.0", "flash"),
         ("1.0.1", "rollback"),
     ]
+
+
+async def test_stopped_during_the_ota_reboot_boots_the_new_image_on_start(
+    make_device: DeviceFactory,
+) -> None:
+    dev = await make_device(reboot_delay=5.0)
+    await flash(dev, image("1.1.0"))
+    await dev.wait_for(lambda: dev.is_rebooting)
+    await dev.stop()
+    assert dev.firmware_version == "1.0.0"
+    await dev.start()
+    assert dev.firmware_version == "1.1.0"
+    assert dev.uptime == 0.0
+    assert [e.how for e in dev.firmware_history] == ["flash"]
+    assert dev.firmware_pending_verify
