@@ -198,6 +198,7 @@ class SimulatedDevice:
                 faults=config.ota_faults,
                 on_image=self._on_ota_image,
                 check_image=self._check_ota_image,
+                on_change=self._notify,
             )
 
     # Identity and state, read by tests and by the server.
@@ -235,6 +236,11 @@ class SimulatedDevice:
     def ota_server(self) -> OTAServer | None:
         """The device's OTA endpoint (sessions, images, overlap counter), None without OTA."""
         return self._ota
+
+    @property
+    def ota_busy(self) -> bool:
+        """True while an OTA session runs (the device then pushes no state updates)."""
+        return self._ota is not None and self._ota.busy
 
     @property
     def ota_sessions(self) -> list[OTASessionRecord]:
@@ -714,7 +720,8 @@ class SimulatedDevice:
     async def _push_loop(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
-            if self._power == "running":
+            # An OTA upload blocks the firmware's main loop: no state updates meanwhile.
+            if self._power == "running" and not self.ota_busy:
                 self._server.broadcast(self.state_messages())
 
     def _crash_now(self, reason: str) -> None:

@@ -163,6 +163,7 @@ class OTAServer:
         on_image: ImageCallback | None = None,
         faults: OTAFaults | None = None,
         check_image: ImageCheck | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         if version not in (1, 2):
             raise ValueError("OTA protocol version must be 1 or 2")
@@ -177,6 +178,7 @@ class OTAServer:
         self.max_image_size = max_image_size
         self.on_image = on_image
         self.check_image = check_image
+        self.on_change = on_change  # called on every session change (start, ack, end)
         self.faults = faults or OTAFaults()
         self.sessions: list[OTASessionRecord] = []
         self.images: list[ReceivedImage] = []
@@ -292,6 +294,8 @@ class OTAServer:
 
     def _notify(self) -> None:
         self._changed.set()
+        if self.on_change is not None:
+            self.on_change()
 
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -317,6 +321,7 @@ class OTAServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         record = OTASessionRecord(index=len(self.sessions) + 1, started=time.monotonic())
         self._active = record
+        self._notify()
         faults = self._take_faults()
         received: ReceivedImage | None = None
         try:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aioesphomeapi import APIClient
@@ -365,3 +367,25 @@ async def test_stopped_during_the_ota_reboot_boots_the_new_image_on_start(
     assert dev.uptime == 0.0
     assert [e.how for e in dev.firmware_history] == ["flash"]
     assert dev.firmware_pending_verify
+
+
+async def test_no_state_pushes_while_an_upload_runs(
+    make_device: DeviceFactory, make_client: ClientFactory
+) -> None:
+    """The OTA data phase blocks the firmware's main loop, so the API goes quiet."""
+    dev = await make_device(push_interval=0.05, ota_faults=OTAFaults(hold_ack=(2, 0.6)))
+    client = await make_client(dev)
+    arrivals: list[float] = []
+    states = Collector()
+
+    def on_state(state: Any) -> None:
+        arrivals.append(time.monotonic())
+        states(state)
+
+    client.subscribe_states(on_state)
+    await states.wait_for_count(3 * len(dev.state_messages()))  # pushes are flowing
+    await flash(dev, image("1.1.0"))
+    (session,) = dev.ota_sessions
+    ((_, held_from, held_until),) = session.ack_holds
+    assert not [t for t in arrivals if held_from + 0.1 < t < held_until]
+    await dev.wait_for_version("1.1.0")
