@@ -22,6 +22,8 @@ from aioesphomeapi.reconnect_logic import ReconnectLogic
 from zeroconf import Zeroconf
 from zeroconf.asyncio import AsyncZeroconf
 
+from .connection import api_connection_alive, release_torn_down_connection
+
 type ZeroconfInstance = Zeroconf | AsyncZeroconf
 
 _LOGGER = logging.getLogger(__name__)
@@ -165,7 +167,10 @@ class DeviceLink:
         if reconnect is not None:
             await reconnect.stop()
         if client is not None:
-            await client.disconnect()
+            if api_connection_alive(client):
+                await client.disconnect()
+            else:
+                release_torn_down_connection(client)
         self._connected = False
         self._buttons = {}
 
@@ -186,13 +191,22 @@ class DeviceLink:
         client = self._client
         if client is None or self._stopping:
             return
+        if not api_connection_alive(client):
+            # The device said goodbye within the handshake (it is rebooting). Releasing
+            # the connection makes ReconnectLogic see the disconnect and try again later.
+            _LOGGER.debug("%s closed the connection during the handshake", self._target.host)
+            release_torn_down_connection(client)
+            return
         try:
             device_info = await client.device_info()
             entities, _services = await client.list_entities_services()
             client.subscribe_states(self._forward_state(client))
         except APIConnectionError as err:
             _LOGGER.debug("Setting up %s failed after connect: %s", self._target.host, err)
-            await client.disconnect()
+            if api_connection_alive(client):
+                await client.disconnect()
+            else:
+                release_torn_down_connection(client)
             return
         self._buttons = {
             info.object_id: info.key for info in entities if isinstance(info, ButtonInfo)
