@@ -187,6 +187,7 @@ class SimulatedDevice:
         self.firmware_history: list[FirmwareEvent] = []
         # Decided when the device resets, applied when it has booted (None: no boot pending).
         self._boot_outcome: BootOutcome | None = None
+        self._listen_lock = asyncio.Lock()  # a boot and come_back() may both open the ports
         self._ota: OTAServer | None = None
         if config.ota_port is not None:
             self._ota = OTAServer(
@@ -774,9 +775,10 @@ class SimulatedDevice:
 
     async def _listen(self) -> None:
         # OTA first: once the API port answers, the OTA port does too.
-        if self._ota is not None:
-            await self._ota.start()
-        await self._server.listen(self.port)
+        async with self._listen_lock:
+            if self._ota is not None:
+                await self._ota.start()
+            await self._server.listen(self.port)
 
     def _stop_listening(self) -> None:
         self._server.stop_listening()
