@@ -1,4 +1,4 @@
-"""Encrypted and plaintext devices; reauth only when the key really changed (C05)."""
+"""Encrypted and plaintext devices; a key repair only when the key really changed (C05)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from aioesphomeapi.client import APIClient
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 
 from custom_components.predictive_maintenance.const import DOMAIN
 from custom_components.predictive_maintenance.coordinator import DeviceCoordinator
@@ -23,6 +24,15 @@ NEW_KEY = base64.b64encode(bytes(range(50, 82))).decode()
 
 def _online(hass: HomeAssistant) -> bool:
     return state_value(hass, MAC, "health_score") not in (None, STATE_UNAVAILABLE)
+
+
+def _key_issues(hass: HomeAssistant) -> list[str]:
+    """Translation keys of our key repair issues (the repair replaces a reauth flow)."""
+    return [
+        str(issue.translation_key)
+        for issue in ir.async_get(hass).issues.values()
+        if issue.domain == DOMAIN and issue.translation_key in ("invalid_key", "encryption_removed")
+    ]
 
 
 def _reauth_flows(hass: HomeAssistant) -> list[object]:
@@ -52,10 +62,10 @@ async def test_plaintext_device_with_empty_key(
     await wait_for(lambda: _online(hass), what="online in plaintext")
 
 
-async def test_key_change_starts_one_reauth_after_two_failures(
+async def test_key_change_raises_one_key_issue_after_two_failures(
     hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
 ) -> None:
-    """C05 B: the device got a new key; reauth after the 2nd invalid-key failure, once."""
+    """C05 B: the device got a new key; one repair issue after the 2nd failure, no reauth."""
     device = await sim_device(mac=MAC, noise_psk=KEY)
     entry = await setup_entry(device, noise_psk=KEY)
     coordinator: DeviceCoordinator = entry.runtime_data
@@ -70,18 +80,19 @@ async def test_key_change_starts_one_reauth_after_two_failures(
         lambda: coordinator.diagnostics()["consecutive_key_failures"] == 1, what="failure seen"
     )
     await hass.async_block_till_done()
-    assert _reauth_flows(hass) == []
+    assert _key_issues(hass) == []
     assert not _online(hass)
 
     await wait_for(
         lambda: device.handshake_failures >= 2, hass=hass, fire_timers=True, what="2nd failure"
     )
-    await wait_for(lambda: len(_reauth_flows(hass)) == 1, hass=hass, what="reauth flow")
+    await wait_for(lambda: _key_issues(hass) == ["invalid_key"], hass=hass, what="key issue")
     await wait_for(
         lambda: device.handshake_failures >= 4, hass=hass, fire_timers=True, what="more failures"
     )
     await hass.async_block_till_done()
-    assert len(_reauth_flows(hass)) == 1
+    assert _key_issues(hass) == ["invalid_key"]
+    assert _reauth_flows(hass) == []
     assert coordinator.data.connect_failure is ConnectFailure.INVALID_KEY
 
 
@@ -117,13 +128,14 @@ async def test_flaky_drops_do_not_start_reauth(
     await wait_for(lambda: _online(hass), hass=hass, fire_timers=True, what="back after slot")
     await hass.async_block_till_done()
     assert _reauth_flows(hass) == []
+    assert _key_issues(hass) == []
     assert coordinator.diagnostics()["consecutive_key_failures"] == 0
 
 
 async def test_encryption_removed_from_device_asks_for_key(
     hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
 ) -> None:
-    """C05 C: a device re-flashed without encryption is no silent downgrade: reauth."""
+    """C05 C: a device re-flashed without encryption is no silent downgrade: a repair."""
     device = await sim_device(mac=MAC, noise_psk=KEY)
     entry = await setup_entry(device, noise_psk=KEY)
     coordinator: DeviceCoordinator = entry.runtime_data
@@ -132,7 +144,10 @@ async def test_encryption_removed_from_device_asks_for_key(
     device.set_noise_psk(None)
     await device.restart(wait=True)
     await wait_for(
-        lambda: len(_reauth_flows(hass)) == 1, hass=hass, fire_timers=True, what="reauth"
+        lambda: _key_issues(hass) == ["encryption_removed"],
+        hass=hass,
+        fire_timers=True,
+        what="encryption removed issue",
     )
     assert not _online(hass)
     assert coordinator.data.connect_failure is ConnectFailure.PLAINTEXT_ONLY

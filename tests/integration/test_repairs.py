@@ -351,9 +351,7 @@ async def test_unreachable_after_30_minutes_and_new_address(
     assert result["step_id"] == "address"
     result = await _configure(manager, result, {CONF_HOST: device.host, CONF_PORT: device.port})
     assert result["errors"] == {"base": "cannot_connect"}
-    result = await _configure(
-        manager, result, {CONF_HOST: stranger.host, CONF_PORT: stranger.port}
-    )
+    result = await _configure(manager, result, {CONF_HOST: stranger.host, CONF_PORT: stranger.port})
     assert result["errors"] == {"base": "wrong_device"}
     assert entry.data[CONF_PORT] == device.port
 
@@ -512,7 +510,7 @@ async def test_five_replaced_boards_get_five_issues(
     for index, (device, _entry) in enumerate(entries):
         device.set_mac(f"02:00:00:00:07:{index:02x}")
         await device.restart()
-    for device, entry in entries:
+    for _device, entry in entries:
         await wait_for(
             lambda entry=entry: _issue(hass, entry, RepairIssue.WRONG_DEVICE) is not None,
             hass=hass,
