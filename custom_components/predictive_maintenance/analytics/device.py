@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 from .clock import EffectiveClock
@@ -119,6 +120,17 @@ class DeviceAnalytics:
         if reset_reason is not None and not isinstance(reset_reason, str):
             raise InvalidSampleError("reset_reason must be a string or None")
         self.reboots.record(Reboot(self.clock.place(stamp), reset_reason, observed, expected))
+
+    def reset_metrics(self, metrics: Iterable[str]) -> None:
+        """Forget the baseline and trend of these metrics: they warm up again from scratch.
+
+        For hardware-dependent metrics after a board was replaced (C06). Anomaly and reboot
+        history stay; they describe what happened, not what is normal.
+        """
+        for metric in metrics:
+            self.detectors.pop(metric, None)
+            self.trends.pop(metric, None)
+            self.last_values.pop(metric, None)
 
     # ---- output ------------------------------------------------------------------------
     def report(self, now: float | None = None, *, lookback_hours: float = 24.0) -> HealthReport:

@@ -24,6 +24,8 @@ from aioesphomeapi.core import (
     RequiresEncryptionAPIError,
 )
 
+from .connection import api_connection_alive, release_torn_down_connection
+
 _LOGGER = logging.getLogger(__name__)
 
 PROBE_TIMEOUT: Final = 15.0
@@ -99,23 +101,6 @@ def is_valid_noise_psk(value: str) -> bool:
     return len(raw) == NOISE_PSK_LENGTH
 
 
-_MISSING: Final = object()
-
-
-def api_connection_alive(client: APIClient) -> bool:
-    """Return False if the connection was torn down while its handshake finished.
-
-    aioesphomeapi 29.x (pinned by HA 2025.4) marks a connection as connected even when a
-    DisconnectRequest in the same read as the handshake's last answer already closed it; the
-    next request then crashes the interpreter. Newer versions raise instead. Attributes this
-    check does not find count as alive, so it never blocks a version that changed them.
-    """
-    connection = getattr(client, "_connection", _MISSING)
-    if connection is None:
-        return False
-    return getattr(connection, "_frame_helper", _MISSING) is not None
-
-
 def normalize_mac(mac: str) -> str:
     """Return a MAC as uppercase hex pairs joined by colons."""
     digits = "".join(ch for ch in mac if ch.isalnum()).upper()
@@ -168,6 +153,8 @@ async def async_probe_device(
         # Saying goodbye on a torn-down connection would hit the same crash.
         if api_connection_alive(client):
             await client.disconnect(force=True)
+        else:
+            release_torn_down_connection(client)
 
     # Reading DeviceInfo works without the password, but every later connection would fail.
     if info.uses_password:
