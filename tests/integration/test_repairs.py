@@ -31,6 +31,7 @@ from custom_components.predictive_maintenance.issues import (
     RepairIssue,
     issue_id,
 )
+from custom_components.predictive_maintenance.repairs import PROBE_ERRORS
 from simulator import SimulatedDevice
 
 from .conftest import EntryFactory, SimDeviceFactory
@@ -125,6 +126,13 @@ def test_every_issue_is_translated() -> None:
             else:
                 assert strings["fix_flow"]["step"], kind
                 assert "description" not in strings, kind
+                assert "entry_removed" in strings["fix_flow"]["abort"], kind
+        form_errors = {key for _error, key in PROBE_ERRORS} | {"wrong_device", "unknown"}
+        for kind in ("invalid_key", "encryption_removed", "not_encrypted", "unreachable"):
+            assert form_errors <= set(issues[kind]["fix_flow"]["error"]), kind
+        assert {"not_replaced", "already_monitored"} <= set(
+            issues["wrong_device"]["fix_flow"]["abort"]
+        )
 
 
 # ---------------------------------------------------------------- encryption key (C05)
