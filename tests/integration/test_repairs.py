@@ -216,6 +216,31 @@ async def test_key_issue_clears_when_the_old_key_works_again(
     assert _issues(hass, entry) == set()
 
 
+async def test_one_key_issue_follows_the_device(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """New key first, then encryption removed: still one issue, now saying the latter."""
+    device = await sim_device(mac=MAC, noise_psk=KEY)
+    entry = await setup_entry(device, noise_psk=KEY)
+    await wait_for(lambda: _online(hass), what="online")
+    device.set_noise_psk(NEW_KEY)
+    await device.restart(wait=True)
+    await wait_for(
+        lambda: _issues(hass, entry) == {"invalid_key"},
+        hass=hass,
+        fire_timers=True,
+        what="key issue",
+    )
+    device.set_noise_psk(None)
+    await wait_for(
+        lambda: _issues(hass, entry) == {"encryption_removed"},
+        hass=hass,
+        fire_timers=True,
+        what="encryption removed issue",
+    )
+    assert len([i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]) == 1
+
+
 async def test_flaky_drops_raise_no_key_issue(
     hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
 ) -> None:
