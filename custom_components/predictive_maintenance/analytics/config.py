@@ -32,6 +32,15 @@ class DetectorConfig:
         season_gate times that of a flat level.
     rel_floor / abs_floor: the spread never drops below these (relative to the level,
         absolute), besides the quantisation step.
+    alarm_decay / alarm_discount: the score of an event is divided by
+        ``1 + alarm_discount * a``, with ``a`` the stream's recent events (each counts 1 and
+        decays by alarm_decay per sample): a stream that alarms often has to be taken less
+        seriously each time. This ranks events; it does not decide whether one is raised.
+    extreme_decay: memory (per sample) of the largest deviation from the expected value;
+        an event is ranked up to 2**0.25 higher when it is larger than that, lower when
+        smaller.
+    point_weight: the score of an event raised by one sample alone (the point test) is
+        multiplied by this; an event the short mean confirms (a shift) keeps its score.
     """
 
     warmup_samples: int = 50
@@ -52,6 +61,10 @@ class DetectorConfig:
     slot_peak_decay: float = 0.98
     slot_peak_ratio: float = 1.3
     abs_floor: float = 1e-9
+    alarm_decay: float = 0.9995
+    alarm_discount: float = 0.2
+    extreme_decay: float = 0.9998
+    point_weight: float = 0.8
 
     def __post_init__(self) -> None:
         if self.warmup_samples < 1:

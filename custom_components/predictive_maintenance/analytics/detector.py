@@ -57,7 +57,11 @@ STATE_FIELDS = (
     "peak",
     "t_first",
     "t_last",
+    "alarms",
+    "extreme",
 )
+# Fields added after the first release: states saved before them load with 0.0.
+LATER_FIELDS = ("alarms", "extreme")
 # Profiles are stored as base64 of little-endian float64: exact, and a third of the size
 # of a JSON list of floats.
 ARRAY_FIELDS = {"season": SEASON_BINS, "bin_dev": SEASON_BINS, "slot_peak": SEASON_SLOTS}
@@ -74,6 +78,8 @@ FLOAT_FIELDS = (
     "peak",
     "t_first",
     "t_last",
+    "alarms",
+    "extreme",
 )
 
 
@@ -119,11 +125,13 @@ class StreamDetector:
     """Per-sample detector; see the module docstring for the method."""
 
     __slots__ = (
+        "alarms",
         "bin_dev",
         "config",
         "cooldown",
         "dev",
         "dev_plain",
+        "extreme",
         "fast",
         "in_event",
         "integral",
@@ -164,6 +172,8 @@ class StreamDetector:
         self.season = [0.0] * SEASON_BINS
         self.bin_dev = [0.0] * SEASON_BINS
         self.slot_peak = [0.0] * SEASON_SLOTS
+        self.alarms = 0.0  # recent events, each decaying by alarm_decay per sample
+        self.extreme = 0.0  # largest recent |deviation|, decaying by extreme_decay
 
     @property
     def samples(self) -> int:
@@ -189,6 +199,22 @@ class StreamDetector:
         if t is None or not self.seasonal(t):
             return 0.0
         return self.season[int((t % DAY_S) // SEASON_S)]
+
+    def _event_score(self, ratio: float, size: float, shifted: bool) -> float:
+        """Score (0.5..1) of an event sample: its ratio, ranked by how credible it is.
+
+        Heavy-tailed streams raise many marginal events; what separates the real ones is
+        that they are rare for the stream, larger than its recent extremes, and confirmed
+        by the short mean rather than carried by one sample.
+        """
+        c = self.config
+        big = min(2.0, size / self.extreme) if self.extreme > 0.0 else 2.0
+        r = ratio / (1.0 + c.alarm_discount * self.alarms) * math.sqrt(math.sqrt(big))
+        if not shifted:
+            r *= c.point_weight
+        r = min(r, R_CAP)
+        # Events stay in [0.5, 1): above every sub-threshold sample, never exactly 1.0.
+        return 0.5 + 0.5 * (r * r / (r * r + 1.0))
 
     def update(self, x: float, t: float | None = None) -> Step:
         """Score ``x`` (stamped ``t`` seconds, for the daily profile) then learn it."""
@@ -239,9 +265,13 @@ class StreamDetector:
             self.in_event = True
             self.quiet = 0
             self.cooldown = c.suppress_samples
+            score = self._event_score(ratio, abs(resid), z_shift > z_point)
+            self.alarms += 1.0
         elif self.cooldown > 0:
             self.cooldown -= 1
+        self.alarms *= c.alarm_decay
         if n >= CLIP_AFTER:
+            self.extreme = max(abs(resid), c.extreme_decay * self.extreme)
             self.peak = max(min(z_raw, Z_CAP), c.peak_decay * self.peak)
             if t is not None:
                 self.slot_peak[slot] = max(
@@ -321,6 +351,8 @@ class StreamDetector:
         try:
             det.n = _as_int(data["n"])
             for name in FLOAT_FIELDS:
+                if name in LATER_FIELDS and name not in data:
+                    continue
                 setattr(det, name, _as_float(data[name]))
             for name, size in ARRAY_FIELDS.items():
                 setattr(det, name, _unpack(data[name], size))
@@ -331,7 +363,8 @@ class StreamDetector:
             det.cooldown = _as_int(data["cooldown"])
         except KeyError as err:
             raise ValueError(f"detector state lacks {err}") from err
-        if min(det.n, det.dev, det.dev_plain, det.shift_dev, det.quantum) < 0:
+        spreads = (det.dev, det.dev_plain, det.shift_dev, det.quantum, det.alarms, det.extreme)
+        if min(det.n, *spreads) < 0:
             raise ValueError("detector state out of range")
         return det
 

@@ -44,6 +44,8 @@ _FLOATS = (
     "peak",
     "t_first",
     "t_last",
+    "alarms",
+    "extreme",
 )
 _INTS = ("n", "run", "quiet", "cooldown")
 _BOOLS = ("integral", "in_event")
@@ -84,6 +86,8 @@ class FleetDetector:
         self.peak: FloatArray = np.zeros(size)
         self.t_first: FloatArray = np.zeros(size)
         self.t_last: FloatArray = np.zeros(size)
+        self.alarms: FloatArray = np.zeros(size)
+        self.extreme: FloatArray = np.zeros(size)
         self.integral: BoolArray = np.ones(size, dtype=np.bool_)
         self.in_event: BoolArray = np.zeros(size, dtype=np.bool_)
         self.season: FloatArray = np.zeros((size, SEASON_BINS))
@@ -174,6 +178,16 @@ class FleetDetector:
             event, c.suppress_samples, np.where(self.cooldown > 0, self.cooldown - 1, self.cooldown)
         )
         clipping = n >= CLIP_AFTER
+        size_dev = np.abs(resid)
+        known = self.extreme > 0.0
+        big = np.where(known, np.minimum(2.0, size_dev / np.where(known, self.extreme, 1.0)), 2.0)
+        r_ev = ratio / (1.0 + c.alarm_discount * self.alarms) * np.sqrt(np.sqrt(big))
+        r_ev = np.minimum(np.where(z_shift > z_point, r_ev, r_ev * c.point_weight), R_CAP)
+        score = np.where(event, 0.5 + 0.5 * (r_ev * r_ev / (r_ev * r_ev + 1.0)), score)
+        alarms = (self.alarms + np.where(event, 1.0, 0.0)) * c.alarm_decay
+        extreme = np.where(
+            clipping, np.maximum(size_dev, c.extreme_decay * self.extreme), self.extreme
+        )
         z_capped = np.minimum(z_raw, Z_CAP)
         peak = np.where(clipping, np.maximum(z_capped, c.peak_decay * self.peak), self.peak)
         slot_peak_new = np.where(
@@ -247,6 +261,8 @@ class FleetDetector:
             quiet = np.where(keep, quiet, self.quiet)
             cooldown = np.where(keep, cooldown, self.cooldown)
             peak = np.where(keep, peak, self.peak)
+            alarms = np.where(keep, alarms, self.alarms)
+            extreme = np.where(keep, extreme, self.extreme)
             profile_new = np.where(keep, profile_new, profile)
             bin_dev_new = np.where(keep, bin_dev_new, bin_dev)
             slot_peak_new = np.where(keep, slot_peak_new, slot_peak)
@@ -262,6 +278,7 @@ class FleetDetector:
         self.quantum, self.integral = quantum, integral
         self.run, self.in_event, self.quiet, self.cooldown = run, in_event, quiet, cooldown
         self.peak, self.t_last = peak, t_last
+        self.alarms, self.extreme = alarms, extreme
         self.season[rows, bin_] = profile_new
         self.bin_dev[rows, bin_] = bin_dev_new
         self.slot_peak[rows, slot] = slot_peak_new
