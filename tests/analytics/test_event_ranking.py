@@ -1,0 +1,80 @@
+"""Event scores rank events: rare, large, confirmed excursions score higher than routine ones."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from custom_components.predictive_maintenance.analytics import DetectorConfig, StreamDetector
+
+
+def _run(values: list[float]) -> tuple[StreamDetector, list[tuple[int, float]]]:
+    det = StreamDetector()
+    events = []
+    for i, v in enumerate(values):
+        step = det.update(v, 60.0 * i)
+        if step.event:
+            events.append((i, step.score))
+    return det, events
+
+
+def _noise(seed: int, n: int) -> list[float]:
+    return list(50.0 + np.random.default_rng(seed).normal(0.0, 1.0, n))
+
+
+def test_event_scores_stay_in_the_upper_half() -> None:
+    values = _noise(1, 3_000)
+    for i in range(400, 3_000, 250):
+        values[i] += 8.0 + (i % 7)
+    _, events = _run(values)
+    assert len(events) >= 5
+    assert all(0.5 <= score < 1.0 for _, score in events)
+
+
+def test_a_stream_that_alarms_often_ranks_the_same_spike_lower() -> None:
+    quiet = _noise(2, 2_000)
+    busy = list(quiet)
+    for i in range(300, 1_700, 210):  # routine spikes, each just past the cooldown
+        busy[i] += 9.0
+    quiet[1_900] += 9.0
+    busy[1_900] += 9.0
+    _, quiet_events = _run(quiet)
+    _, busy_events = _run(busy)
+    quiet_last = dict(quiet_events)[1_900]
+    busy_last = dict(busy_events)[1_900]
+    assert len(busy_events) > len(quiet_events)
+    assert busy_last < quiet_last
+
+
+def test_ranking_rule_prefers_confirmed_and_larger_than_recent_extremes() -> None:
+    det, _ = _run(_noise(3, 1_200))
+    assert det.extreme > 0.0
+    lone = det._event_score(2.0, det.extreme, shifted=False)
+    confirmed = det._event_score(2.0, det.extreme, shifted=True)
+    larger = det._event_score(2.0, 2.0 * det.extreme, shifted=False)
+    smaller = det._event_score(2.0, 0.5 * det.extreme, shifted=False)
+    assert smaller < lone < larger
+    assert lone < confirmed
+    assert all(0.5 <= s < 1.0 for s in (lone, confirmed, larger, smaller))
+
+
+def test_state_saved_before_event_ranking_still_loads() -> None:
+    det, _ = _run(_noise(4, 500))
+    old = json.loads(json.dumps(det.to_dict()))
+    del old["alarms"], old["extreme"]
+    restored = StreamDetector.from_dict(old, DetectorConfig())
+    assert restored.alarms == 0.0
+    assert restored.extreme == 0.0
+    step = restored.update(80.0, 60.0 * 500)
+    assert step.event
+    assert 0.5 <= step.score < 1.0
+
+
+def test_negative_alarm_count_is_rejected() -> None:
+    det, _ = _run(_noise(5, 100))
+    state = det.to_dict()
+    state["alarms"] = -1.0
+    with pytest.raises(ValueError, match="out of range"):
+        StreamDetector.from_dict(state)
