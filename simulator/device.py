@@ -162,6 +162,7 @@ class SimulatedDevice:
         self.reboots: list[str] = []  # reset reason of every reboot since construction
         self.in_safe_mode = False
         self._overrides: dict[str, float] = {}
+        self._boot_overrides: dict[str, float] = {}  # pins a reboot clears (a curable fault)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clock_base = 0.0  # simulated seconds at _clock_origin
         self._clock_origin = 0.0  # loop time when the clock last started running
@@ -336,6 +337,7 @@ class SimulatedDevice:
         uptime = self.uptime
         values = self._scenario.values(now - self._scenario_start, uptime, self._boot_index)
         values.update(self._overrides)
+        values.update(self._boot_overrides)
         return values
 
     # Control API.
@@ -511,10 +513,17 @@ class SimulatedDevice:
         self._scenario_start = self.sim_time
         self._schedule_crash()
 
-    def set_value(self, metric: str, value: float | None) -> None:
-        """Pin a sensor to a value (e.g. NaN, a -127 dBm sentinel); None hands it back."""
+    def set_value(self, metric: str, value: float | None, *, until_reboot: bool = False) -> None:
+        """Pin a sensor to a value (e.g. NaN, a -127 dBm sentinel); None hands it back.
+
+        A pin survives reboots (a fault a restart does not cure, e.g. a leak that resumes
+        at once) unless `until_reboot`: then the next reboot of any kind clears it.
+        """
         if value is None:
             self._overrides.pop(metric, None)
+            self._boot_overrides.pop(metric, None)
+        elif until_reboot:
+            self._boot_overrides[metric] = value
         else:
             self._overrides[metric] = value
 
@@ -743,6 +752,7 @@ class SimulatedDevice:
         self._boot_index += 1
         self._reset_reason = reason
         self.reboots.append(reason)
+        self._boot_overrides.clear()
         # The bootloader decides at the reset: only the uptime until now counts toward
         # marking a new image valid.
         self._boot_outcome = self.slots.boot(self.sim_time, orderly=orderly)
