@@ -58,12 +58,12 @@ class DeviceFacts:
 def facts_from_analytics(
     analytics: DeviceAnalytics,
     *,
+    report: HealthReport,
     now: float,
     values: Mapping[str, float],
     connected: bool,
 ) -> DeviceFacts:
     """Build the analytics part of the facts; the caller replaces the rest it knows."""
-    report = analytics.report(now=now)
     t_eff = analytics.clock.peek(now)
     metrics: dict[str, MetricFacts] = {}
     for metric, value in values.items():

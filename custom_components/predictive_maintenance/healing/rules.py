@@ -25,10 +25,18 @@ type Rule = Callable[[DeviceFacts, bool], list[Issue]]
 # Time-to-failure horizons: a trend further out than this is not an issue yet.
 TTF_HORIZON_H: Final = 72.0
 TTF_HORIZON_STEERED_H: Final = 168.0
-# Steered thresholds sit this share of the warning-to-failure distance on the good side.
-STEER_MARGIN: Final = 0.5
+# Warning thresholds when a symptom points at the metric (product decision: about a
+# quarter of the way from the warning threshold back to typical healthy values).
+STEERED_WARNING: Final[dict[str, float]] = {
+    "heap_free": 60_000.0,
+    "heap_max_block": 16_384.0,
+    "heap_min_free": 24_576.0,
+    "internal_temperature": 60.0,
+    "wifi_signal": -75.0,
+    "loop_time": 35.0,
+}
 # Deviation from the learned baseline that counts when a symptom points at the metric.
-STEER_Z: Final = 2.0
+STEER_Z: Final = 3.0
 STEERED_FRAGMENTATION_RATIO: Final = 0.2
 CRASHES_PER_HOUR_LOOP: Final = 3
 CRASHES_PER_DAY: Final = 3
@@ -44,11 +52,11 @@ HEALTH_METRICS: Final[dict[str, str]] = {
 }
 
 
-def warning_threshold(limit: MetricLimit, steered: bool) -> float:
+def warning_threshold(limit: MetricLimit, steered: bool, metric: str = "") -> float:
     """The warning threshold, moved toward normal when a symptom points here."""
     if not steered:
         return limit.warning
-    return limit.warning + STEER_MARGIN * (limit.warning - limit.failure)
+    return STEERED_WARNING.get(metric, limit.warning)
 
 
 def evidence(
@@ -73,17 +81,19 @@ def evidence(
     return out
 
 
-def _state(value: float, limit: MetricLimit, steered: bool) -> int:
+def _state(value: float, limit: MetricLimit, steered: bool, metric: str) -> int:
     """0 normal, 1 warning, 2 failure, with the (possibly steered) warning threshold."""
     if limit.state(value) == 2:
         return 2
-    threshold = warning_threshold(limit, steered)
+    threshold = warning_threshold(limit, steered, metric)
     past = value <= threshold if limit.falls else value >= threshold
     return 1 if past else 0
 
 
-def _off_baseline(facts: MetricFacts, limit: MetricLimit) -> bool:
+def _off_baseline(facts: MetricFacts, limit: MetricLimit, warmup: int) -> bool:
     if facts.baseline is None or facts.spread is None or facts.spread <= 0.0:
+        return False
+    if facts.samples < warmup:
         return False
     z = (facts.value - facts.baseline) / facts.spread
     return (-z if limit.falls else z) >= STEER_Z
@@ -116,9 +126,9 @@ def _threshold_issue(
     limit = LIMITS[metric]
     if metric_facts is None:
         return None
-    state = _state(metric_facts.value, limit, steered)
+    state = _state(metric_facts.value, limit, steered, metric)
     trending = _heading_for_failure(metric_facts, steered)
-    deviates = steered and _off_baseline(metric_facts, limit)
+    deviates = steered and _off_baseline(metric_facts, limit, facts_all.warmup_samples)
     if not (state or trending or deviates):
         return None
     if state == 2:
@@ -150,7 +160,7 @@ def _threshold_issue(
         severity=severity,
         auto_recoverable=auto_recoverable,
         evidence=evidence(
-            metric, metric_facts, limit, steered_threshold=warning_threshold(limit, steered)
+            metric, metric_facts, limit, steered_threshold=warning_threshold(limit, steered, metric)
         ),
         recommendation=limit.action,
         steered=steered,
