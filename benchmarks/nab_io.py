@@ -39,8 +39,9 @@ def detect(
 ) -> FloatArray:
     """One pass, no look-ahead: NAB score per row.
 
-    The first row of an excursion carries the detector's score; the other rows carry half
-    of theirs, so one excursion gives one detection whatever threshold NAB picks above 0.5.
+    The first row of an excursion carries the detector's event score (0.5..1); the other
+    rows carry NON_EVENT_WEIGHT times theirs (0), so one excursion gives at most one
+    detection whatever threshold NAB picks.
     """
     det = analytics.StreamDetector(config)
     out = np.empty(values.size, dtype=np.float64)
