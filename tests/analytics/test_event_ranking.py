@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
 
 from custom_components.predictive_maintenance.analytics import DetectorConfig, StreamDetector
+from custom_components.predictive_maintenance.analytics.fleet import FleetDetector
 
 
 def _run(values: list[float]) -> tuple[StreamDetector, list[tuple[int, float]]]:
@@ -78,3 +80,22 @@ def test_negative_alarm_count_is_rejected() -> None:
     state["alarms"] = -1.0
     with pytest.raises(ValueError, match="out of range"):
         StreamDetector.from_dict(state)
+
+
+def test_fleet_ranks_events_like_the_per_sample_path_without_overflow() -> None:
+    rng = np.random.default_rng(6)
+    fleet = FleetDetector(3)
+    singles = [StreamDetector() for _ in range(3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i in range(400):
+            x = [1.0 + 1e-12 * (i % 2), 5.0 + float(rng.normal()), 1e-3 * (i % 3)]
+            if i == 300:
+                x = [1e300, -1e300, 1e300]
+            out = fleet.update(x, 60.0 * i)
+            for k, det in enumerate(singles):
+                step = det.update(x[k], 60.0 * i)
+                assert step.score == out.score[k]
+                assert step.event == bool(out.event[k])
+    for k, det in enumerate(singles):
+        assert fleet.stream(k).to_dict() == det.to_dict()

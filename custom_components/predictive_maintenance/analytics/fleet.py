@@ -179,8 +179,11 @@ class FleetDetector:
         )
         clipping = n >= CLIP_AFTER
         size_dev = np.abs(resid)
-        known = self.extreme > 0.0
-        big = np.where(known, np.minimum(2.0, size_dev / np.where(known, self.extreme, 1.0)), 2.0)
+        # min(2, |dev| / extreme), dividing only where the quotient is below 2 (no overflow).
+        below = (self.extreme > 0.0) & (size_dev < 2.0 * self.extreme)
+        big = np.minimum(
+            2.0, np.divide(size_dev, self.extreme, out=np.full(self.size, 2.0), where=below)
+        )
         r_ev = ratio / (1.0 + c.alarm_discount * self.alarms) * np.sqrt(np.sqrt(big))
         r_ev = np.minimum(np.where(z_shift > z_point, r_ev, r_ev * c.point_weight), R_CAP)
         score = np.where(event, 0.5 + 0.5 * (r_ev * r_ev / (r_ev * r_ev + 1.0)), score)
