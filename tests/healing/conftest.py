@@ -1,0 +1,1 @@
+"""The healing tests are plain unit tests of the pure package: no Home Assistant."""
