@@ -46,6 +46,7 @@ class RecoveryTimeouts:
     come_back: float = 180.0
     fresh_reading: float = 60.0
     thermal: float = 300.0
+    switch: float = 15.0
 
 
 TIMEOUTS = RecoveryTimeouts()
@@ -396,6 +397,8 @@ class RecoveryExecutor:
                     "load_switch_off", description, ActionStatus.FAILED, f"{switch}: {err}"
                 )
             ]
+        # A switch reports its new state when the device confirms it, not at once.
+        await wait_until(lambda: self._hass.states.is_state(switch, STATE_OFF), TIMEOUTS.switch)
         state = self._hass.states.get(switch)
         if state is None or state.state != STATE_OFF:
             return [

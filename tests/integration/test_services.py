@@ -10,6 +10,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.predictive_maintenance import recovery
@@ -389,4 +390,61 @@ async def test_recover_needs_a_connected_device(
             return_response=True,
         )
     assert err.value.translation_key == "device_not_connected"
+    assert device.button_presses == []
+
+
+async def test_recover_thermal_turns_off_the_mapped_load_switch(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """With a load switch in the options: switch.turn_off, then the temperature must fall."""
+    assert await async_setup_component(
+        hass, "input_boolean", {"input_boolean": {"heater": {"initial": True}}}
+    )
+    heater = "input_boolean.heater"
+    assert await async_setup_component(
+        hass,
+        "switch",
+        {
+            "switch": [
+                {
+                    "platform": "template",
+                    "switches": {
+                        "heater": {
+                            "value_template": f"{{{{ is_state('{heater}', 'on') }}}}",
+                            "turn_on": {
+                                "action": "input_boolean.turn_on",
+                                "target": {"entity_id": heater},
+                            },
+                            "turn_off": {
+                                "action": "input_boolean.turn_off",
+                                "target": {"entity_id": heater},
+                            },
+                        }
+                    },
+                }
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+    device, _entry, coordinator = await monitored(
+        hass, sim_device, setup_entry, mac=MAC, options={"thermal_load_switch": "switch.heater"}
+    )
+    device.set_value("internal_temperature", 82.0)
+    await push(device, coordinator)
+    diagnosis = (await call(hass, "diagnose", {"device_id": device_id(hass, MAC)}))["diagnosis"]
+    (issue,) = [i for i in diagnosis["issues"] if i["type"] == "thermal"]
+    assert issue["auto_recoverable"] is True
+
+    task = hass.async_create_task(
+        call(hass, "recover", {"device_id": device_id(hass, MAC), "issue_type": "thermal"})
+    )
+    await wait_for(lambda: hass.states.is_state("switch.heater", "off"), what="heater off")
+    device.set_value("internal_temperature", 64.0)  # the load is off: the chip cools down
+    await push(device, coordinator)
+    await wait_for(task.done, what="recover")
+    actions = task.result()["recovery_actions"]
+    assert [(a["action"], a["status"]) for a in actions] == [
+        ("load_switch_off", "succeeded"),
+        ("verify_thermal", "succeeded"),
+    ]
     assert device.button_presses == []
