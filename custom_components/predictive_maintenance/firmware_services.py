@@ -147,7 +147,7 @@ async def _async_analyze(call: ServiceCall) -> ServiceResponse:
     override: dict[str, Any] = call.data.get(ATTR_ANALYTICS, {})
     now = dt_util.utcnow().timestamp()
     report = coordinator.data.report
-    reset_reason = override.get("reset_reason", coordinator.data.reset_reason)
+    reset_reason = override.get("reset_reason", coordinator.monitor.reset_reason)
     crashes = override.get(
         "crash_count", max(report.crashes_24h, 1 if is_crash_reason(reset_reason) else 0)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from homeassistant.core import HomeAssistant
 
 from custom_components.predictive_maintenance.const import CONF_OTA_PASSWORD, CONF_OTA_PORT, DOMAIN
@@ -28,6 +29,12 @@ FAST_TIMING = FirmwareTiming(
     back_timeout=30.0,
     ota_retry_pause=0.05,
 )
+
+
+@pytest.fixture
+def firmware_config_dir(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Keep each test's catalogue and backups in its own folder (not the shared test config)."""
+    hass.config.config_dir = str(tmp_path)
 
 
 def catalogue_folder(hass: HomeAssistant) -> Path:

@@ -24,7 +24,8 @@ from custom_components.predictive_maintenance.firmware_ha.manager import rollbac
 from simulator import OTAFaults, SimulatedDevice
 
 from .conftest import EntryFactory, SimDeviceFactory
-from .firmware_testing import (
+from .firmware_testing import (  # noqa: F401 - firmware_config_dir is a fixture
+    firmware_config_dir,
     FAST_TIMING,
     ota_options,
     ready_manager,
@@ -38,6 +39,9 @@ PASSWORD = "ota-s3cret-pw"
 SLOW_TIMING = FirmwareTiming(
     boot_good_delay=8.0, margin=4.0, down_timeout=15.0, back_timeout=30.0, ota_retry_pause=0.05
 )
+
+
+pytestmark = pytest.mark.usefixtures("firmware_config_dir")
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,16 @@ from homeassistant.helpers import entity_registry as er
 from custom_components.predictive_maintenance.const import DOMAIN
 
 from .conftest import EntryFactory, SimDeviceFactory
-from .firmware_testing import ota_options, ready_manager, wait_online, write_catalogue
+from .firmware_testing import (  # noqa: F401 - firmware_config_dir is a fixture
+    firmware_config_dir,
+    ota_options,
+    ready_manager,
+    wait_online,
+    write_catalogue,
+)
+
+
+pytestmark = pytest.mark.usefixtures("firmware_config_dir")
 
 
 @pytest.fixture(autouse=True)
