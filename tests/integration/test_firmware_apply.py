@@ -25,8 +25,8 @@ from simulator import OTAFaults, SimulatedDevice
 
 from .conftest import EntryFactory, SimDeviceFactory
 from .firmware_testing import (  # noqa: F401 - firmware_config_dir is a fixture
-    firmware_config_dir,
     FAST_TIMING,
+    firmware_config_dir,
     ota_options,
     ready_manager,
     wait_online,

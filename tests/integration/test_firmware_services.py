@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -17,16 +16,15 @@ from simulator import SimulatedDevice, write_catalogue_release
 
 from .conftest import EntryFactory, SimDeviceFactory
 from .firmware_testing import (  # noqa: F401 - firmware_config_dir is a fixture
-    firmware_config_dir,
     IMAGE_SIZE,
     catalogue_folder,
+    firmware_config_dir,
     ota_options,
     ready_manager,
     wait_online,
     write_catalogue,
 )
 from .helpers import push_and_wait
-
 
 pytestmark = pytest.mark.usefixtures("firmware_config_dir")
 

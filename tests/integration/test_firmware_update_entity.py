@@ -21,7 +21,6 @@ from .firmware_testing import (  # noqa: F401 - firmware_config_dir is a fixture
     write_catalogue,
 )
 
-
 pytestmark = pytest.mark.usefixtures("firmware_config_dir")
 
 
