@@ -1,4 +1,4 @@
-"""Options: the automatic recovery policy (off by default) and the thermal load switch."""
+"""Options: the automatic recovery policy (off by default), the thermal load switch, OTA."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from .const import (
     DEFAULT_COOLDOWN_MINUTES,
     DEFAULT_MAX_ATTEMPTS_PER_DAY,
 )
+from .firmware_ha.options import FIRMWARE_OPTIONS, merge_firmware_options, without_secrets
 
 RISK_OPTIONS = ["medium", "high", "critical"]
 
@@ -68,10 +69,11 @@ class PredictiveMaintenanceOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and store the options."""
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
+            options = merge_firmware_options(self.config_entry.options, user_input)
+            return self.async_create_entry(data=options)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, self.config_entry.options
+                OPTIONS_SCHEMA.extend(FIRMWARE_OPTIONS), without_secrets(self.config_entry.options)
             ),
         )
