@@ -90,7 +90,7 @@ class AutoRecovery:
             risk=risk,
             diagnosis=diagnosis,
             busy=healer.runtime.lock.locked(),
-            firmware_update=coordinator.firmware_update_in_progress,
+            firmware_update=healer.firmware_update_in_progress,
         )
         if decision.recover and decision.issue is not None:
             self._task = healer.entry.async_create_background_task(

@@ -31,7 +31,7 @@ from .healing import (
 )
 from .healing.facts import count_recent
 from .healing.versions import track_version
-from .recovery import RecoveryAction, RecoveryExecutor
+from .recovery import RecoveryAction, RecoveryExecutor, firmware_manager_of
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class DeviceHealer:
         state = track_version(
             self.store.version,
             running,
-            update_in_progress=self.coordinator.firmware_update_in_progress,
+            update_in_progress=self.firmware_update_in_progress,
         )
         if state != self.store.version:
             if state.rolled_back_from and not self.store.version.rolled_back_from:
@@ -154,6 +154,10 @@ class DeviceHealer:
         failure = snapshot.connect_failure
         last = monitor.last_sample_at
         version = self.store.version
+        manager = firmware_manager_of(self.hass)
+        flashed, went_back = (
+            (None, False) if manager is None else manager.expected_firmware(coordinator.mac)
+        )
         return dataclasses.replace(
             base,
             unexpected_disconnects_1h=count_recent(
@@ -168,11 +172,26 @@ class DeviceHealer:
             connect_failure=None if failure is None else str(failure),
             key_problem=failure is not None and failure.is_key_problem,
             firmware_version=firmware_version(coordinator),
-            last_known_version=version.expected,
-            update_in_progress=coordinator.firmware_update_in_progress,
-            rollback_seen=version.rolled_back_from is not None,
+            last_known_version=flashed or version.expected,
+            update_in_progress=self.firmware_update_in_progress,
+            known_bad_versions=self._known_bad_versions(),
+            rollback_seen=version.rolled_back_from is not None or went_back,
             load_switch=self.load_switch,
         )
+
+    @property
+    def firmware_update_in_progress(self) -> bool:
+        """Return whether the firmware feature is changing the device's firmware."""
+        manager = firmware_manager_of(self.hass)
+        busy = manager is not None and manager.is_busy(self.entry.entry_id)
+        return busy or self.coordinator.firmware_update_in_progress
+
+    def _known_bad_versions(self) -> frozenset[str]:
+        manager = firmware_manager_of(self.hass)
+        details = self.coordinator.data.details
+        if manager is None or details is None or not details.project_name:
+            return frozenset()
+        return manager.bad_versions(details.project_name)
 
     def diagnose(self, symptoms: list[str] | tuple[str, ...] = ()) -> Diagnosis:
         """Diagnose the device now."""
@@ -194,7 +213,9 @@ class DeviceHealer:
         """
         steps = plan_for(issue_type, load_switch=self.load_switch is not None)
         trigger = "policy" if automatic else "service"
-        if all(step.kind in (StepKind.UNAVAILABLE, StepKind.ROLLBACK) for step in steps):
+        if all(step.kind is StepKind.UNAVAILABLE for step in steps) or (
+            steps[0].kind is StepKind.ROLLBACK and firmware_manager_of(self.hass) is None
+        ):
             actions = await RecoveryExecutor(self.hass, self.coordinator, None).async_run(
                 issue_type, steps
             )
@@ -208,7 +229,9 @@ class DeviceHealer:
             issue = found[0] if found else _manual_issue(issue_type)
         async with runtime.lock:
             runtime.recovering = self.name
-            self.recovering = True
+            # A rollback is a firmware change: the firmware feature guards it itself and
+            # refuses to start while this flag says a recovery runs.
+            self.recovering = steps[0].kind is not StepKind.ROLLBACK
             try:
                 return await self._async_run_locked(issue_type, issue, trigger, automatic, steps)
             finally:

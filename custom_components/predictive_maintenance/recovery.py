@@ -13,11 +13,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.const import STATE_OFF
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util import dt as dt_util
 
 from .analytics.limits import LIMITS
@@ -25,6 +25,9 @@ from .coordinator import DeviceCoordinator
 from .device.link import DeviceNotConnectedError, UnknownCommandError
 from .healing import IssueType, RecoveryStep, StepKind
 from .healing.plans import VERIFY_METRIC
+
+if TYPE_CHECKING:
+    from .firmware_ha import FirmwareManager
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -101,6 +104,14 @@ async def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:  # 
     return True
 
 
+def firmware_manager_of(hass: HomeAssistant) -> FirmwareManager | None:
+    """Return the firmware feature's manager when it is set up."""
+    # Imported here: the firmware feature itself imports the self-healing modules.
+    from .firmware_ha import DATA_FIRMWARE  # noqa: PLC0415
+
+    return hass.data.get(DATA_FIRMWARE)
+
+
 def improved(metric: str, before: float, after: float) -> bool:
     """Return whether a metric moved clearly toward healthy, or back inside its thresholds."""
     limit = LIMITS.get(metric)
@@ -158,14 +169,7 @@ class RecoveryExecutor:
             case StepKind.LOAD_SWITCH_OFF:
                 return await self._load_switch_off()
             case StepKind.ROLLBACK:
-                return [
-                    RecoveryAction(
-                        "rollback",
-                        "Roll back to the previous firmware",
-                        ActionStatus.UNAVAILABLE,
-                        step.reason,
-                    )
-                ]
+                return [await self._rollback(step.reason)]
             case StepKind.UNAVAILABLE:
                 return [
                     RecoveryAction(
@@ -371,6 +375,38 @@ class RecoveryExecutor:
                 f"reconnected after {elapsed:.1f} s, signal {value:g} dBm",
             )
         ]
+
+    # ---- firmware ----------------------------------------------------------------------
+
+    async def _rollback(self, unavailable_reason: str) -> RecoveryAction:
+        description = "Roll back to the previous firmware"
+        manager = firmware_manager_of(self._hass)
+        if manager is None:
+            return RecoveryAction(
+                "rollback", description, ActionStatus.UNAVAILABLE, unavailable_reason
+            )
+        try:
+            result = await manager.async_rollback(self._coordinator, trigger="self_healing")
+        except ServiceValidationError as err:
+            # Nothing to roll back to (no previous image known): not a failure of the device.
+            return RecoveryAction(
+                "rollback",
+                description,
+                ActionStatus.UNAVAILABLE,
+                str(err) or str(err.translation_key),
+            )
+        except HomeAssistantError as err:
+            return RecoveryAction(
+                "rollback", description, ActionStatus.FAILED, str(err) or str(err.translation_key)
+            )
+        succeeded = str(result.outcome) in ("succeeded", "rolled_back")
+        return RecoveryAction(
+            "rollback",
+            description,
+            ActionStatus.SUCCEEDED if succeeded else ActionStatus.FAILED,
+            f"{result.old_version} → {result.new_version}: {result.outcome}"
+            + (f" ({result.reason})" if result.reason else ""),
+        )
 
     # ---- thermal -----------------------------------------------------------------------
 

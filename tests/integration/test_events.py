@@ -80,7 +80,7 @@ async def test_audit_log_persists_across_reload_and_shows_in_diagnostics(
         hass, sim_device, setup_entry, mac=MAC, noise_psk=PSK
     )
     await call(hass, "recover", {"device_id": device_id(hass, MAC), "issue_type": "crash_loop"})
-    await call(hass, "recover", {"device_id": device_id(hass, MAC), "issue_type": "firmware"})
+    await call(hass, "recover", {"device_id": device_id(hass, MAC), "issue_type": "thermal"})
     phases = [e["phase"] for e in healer_of(hass, entry).store.audit]
     assert phases == ["started", "succeeded", "unavailable"]
 
