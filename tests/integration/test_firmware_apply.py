@@ -283,6 +283,15 @@ async def test_c02_a_power_cycle_inside_the_window(
     assert issue is not None
     assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["from_version"] == "1.0.1"
+    # A later validate (self-healing's service, through the firmware hook) sees the mismatch.
+    checked = await hass.services.async_call(
+        DOMAIN, "validate", {ATTR_DEVICE_ID: device_id}, blocking=True, return_response=True
+    )
+    assert checked is not None
+    assert checked["validation_result"] == "failed"
+    firmware = next(c for c in checked["checks"] if c["check"] == "firmware_as_expected")
+    assert firmware["status"] == "failed"
+    assert "expected 1.0.1" in firmware["details"]
 
 
 async def test_c02_b_power_cycle_after_the_window(

@@ -103,6 +103,17 @@ class FirmwareManager:
         bad = self.bad_versions(target.project)
         return next((r for r in self.updates_for(target) if r.version not in bad), None)
 
+    def expected_firmware(self, mac: str) -> tuple[str | None, bool]:
+        """Return (version the device should run, whether it went back by itself).
+
+        The hook self-healing's `firmware_as_expected` check reads: after a device-side
+        rollback (C02 A) the expected version stays the one flashed, so validate fails.
+        """
+        state = self.store.devices.get(mac)
+        if state is None:
+            return None, False
+        return state.expected_version, state.rolled_back_from is not None
+
     def is_busy(self, entry_id: str) -> bool:
         """Return True while a firmware change runs on the entry's device."""
         return entry_id in self._busy
