@@ -7,7 +7,7 @@ from typing import Any, Final
 import voluptuous as vol
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
@@ -24,6 +24,7 @@ from .firmware_ha.analysis import (
     recommend,
 )
 from .firmware_ha.resolve import patch_id
+from .firmware_ha.rollout import HALTED, INTERRUPTED, RolloutRunner, new_rollout
 from .firmware_ha.target import target_of
 
 SERVICE_CHECK_UPDATES: Final = "check_updates"
@@ -215,4 +216,137 @@ def async_setup_firmware_services(hass: HomeAssistant) -> None:
         _async_analyze,
         schema=ANALYZE_SCHEMA,
         supports_response=SupportsResponse.ONLY,
+    )
+    _async_setup_rollout_services(hass)
+
+
+SERVICE_ROLLOUT: Final = "rollout"
+SERVICE_ROLLOUT_RESUME: Final = "rollout_resume"
+ATTR_DEVICE_IDS: Final = "device_ids"
+ATTR_CANARY_COUNT: Final = "canary_count"
+ATTR_BATCH_SIZE: Final = "batch_size"
+ATTR_MAX_FAILURE_RATIO: Final = "max_failure_ratio"
+ATTR_ROLLOUT_ID: Final = "rollout_id"
+
+_RATIO = vol.All(vol.Coerce(float), vol.Range(min=0.0, max=1.0))
+ROLLOUT_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_VERSION): cv.string,
+        vol.Optional(ATTR_DEVICE_IDS): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(ATTR_CANARY_COUNT, default=1): vol.All(vol.Coerce(int), vol.Range(min=0)),
+        vol.Optional(ATTR_BATCH_SIZE, default=5): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        vol.Optional(ATTR_MAX_FAILURE_RATIO, default=0.1): _RATIO,
+    }
+)
+ROLLOUT_RESUME_SCHEMA = vol.Schema(
+    {vol.Optional(ATTR_ROLLOUT_ID): cv.string, vol.Optional(ATTR_MAX_FAILURE_RATIO): _RATIO}
+)
+
+
+def _rollout_targets(call: ServiceCall, version: str) -> tuple[str, dict[str, str]]:
+    """Return (project, entry id -> name): the given devices, else every device with `version`."""
+    hass = call.hass
+    manager = firmware_manager(hass)
+    if ATTR_DEVICE_IDS in call.data:
+        coordinators = [coordinator_for_device(hass, d) for d in call.data[ATTR_DEVICE_IDS]]
+    else:
+        coordinators = [
+            entry.runtime_data
+            for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+            if entry.runtime_data.data.details is not None
+            and manager.catalogue.get(entry.runtime_data.data.details.project_name, version)
+        ]
+    projects = {target_of(c).project for c in coordinators}
+    if not coordinators:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="rollout_no_devices",
+            translation_placeholders={"version": version},
+        )
+    if len(projects) != 1:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="rollout_mixed_projects",
+            translation_placeholders={"projects": ", ".join(sorted(projects))},
+        )
+    project = projects.pop()
+    if manager.catalogue.get(project, version) is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="firmware_unknown_version",
+            translation_placeholders={
+                "version": version,
+                "project": project or "?",
+                "available": ", ".join(r.version for r in manager.catalogue.releases_for(project))
+                or "none",
+            },
+        )
+    return project, {c.config_entry.entry_id: c.config_entry.title for c in coordinators}
+
+
+async def _async_run_rollout(call: ServiceCall, rollout: dict[str, Any]) -> ServiceResponse:
+    manager = firmware_manager(call.hass)
+    if manager.rollout_running is not None:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="rollout_running",
+            translation_placeholders={"rollout_id": manager.rollout_running},
+        )
+    manager.rollout_running = rollout["rollout_id"]
+    try:
+        result = await RolloutRunner(call.hass, manager, rollout).async_run()
+    finally:
+        manager.rollout_running = None
+    return result
+
+
+async def _async_rollout(call: ServiceCall) -> ServiceResponse:
+    manager = firmware_manager(call.hass)
+    await manager.async_reload()
+    version: str = call.data[ATTR_VERSION]
+    project, targets = _rollout_targets(call, version)
+    rollout = new_rollout(
+        project=project,
+        version=version,
+        targets=targets,
+        canary_count=call.data[ATTR_CANARY_COUNT],
+        batch_size=call.data[ATTR_BATCH_SIZE],
+        max_failure_ratio=call.data[ATTR_MAX_FAILURE_RATIO],
+    )
+    return await _async_run_rollout(call, rollout)
+
+
+async def _async_rollout_resume(call: ServiceCall) -> ServiceResponse:
+    manager = firmware_manager(call.hass)
+    await manager.async_reload()
+    rollouts = manager.store.rollouts
+    wanted = call.data.get(ATTR_ROLLOUT_ID)
+    resumable = [r for r in rollouts.values() if r.get("status") in (HALTED, INTERRUPTED)]
+    rollout = rollouts.get(wanted) if wanted is not None else (resumable[-1] if resumable else None)
+    if rollout is None or rollout.get("status") not in (HALTED, INTERRUPTED):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="rollout_not_resumable",
+            translation_placeholders={"rollout_id": wanted or "-"},
+        )
+    if ATTR_MAX_FAILURE_RATIO in call.data:
+        rollout["max_failure_ratio"] = call.data[ATTR_MAX_FAILURE_RATIO]
+    rollout["halt_reason"] = None
+    return await _async_run_rollout(call, rollout)
+
+
+def _async_setup_rollout_services(hass: HomeAssistant) -> None:
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ROLLOUT,
+        _async_rollout,
+        schema=ROLLOUT_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ROLLOUT_RESUME,
+        _async_rollout_resume,
+        schema=ROLLOUT_RESUME_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )

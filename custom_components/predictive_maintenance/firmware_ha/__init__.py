@@ -11,6 +11,7 @@ from custom_components.predictive_maintenance.coordinator import PredictiveMaint
 
 from .manager import FirmwareManager
 from .models import FirmwareTiming, Outcome, Stage, StageName, StageStatus, UpdateResult
+from .rollout import interrupt_running
 
 DATA_FIRMWARE: HassKey[FirmwareManager] = HassKey(f"{DOMAIN}_firmware")
 
@@ -35,6 +36,9 @@ async def async_setup_firmware(hass: HomeAssistant) -> FirmwareManager:
         return manager
     manager = hass.data[DATA_FIRMWARE] = FirmwareManager(hass)
     await manager.async_setup()
+    if interrupt_running(manager.store.rollouts):
+        # A rollout that was running when Home Assistant stopped waits for rollout_resume.
+        await manager.store.async_save()
     return manager
 
 

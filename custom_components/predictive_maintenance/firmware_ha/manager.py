@@ -71,6 +71,7 @@ class FirmwareManager:
         self._busy: set[str] = set()
         # entry id -> percent of the upload (None: in progress, no figure)
         self.progress: dict[str, float | None] = {}
+        self.rollout_running: str | None = None
 
     async def async_setup(self) -> None:
         """Load the audit log and the catalogue."""
