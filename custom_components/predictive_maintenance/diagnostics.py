@@ -8,10 +8,12 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_NOISE_PSK
+from .const import CONF_NOISE_PSK, CONF_OTA_PASSWORD
 from .coordinator import PredictiveMaintenanceConfigEntry
+from .firmware_ha import DATA_FIRMWARE
+from .self_healing import healing_runtime
 
-TO_REDACT = {CONF_NOISE_PSK}
+TO_REDACT = {CONF_NOISE_PSK, CONF_OTA_PASSWORD}
 
 
 async def async_get_config_entry_diagnostics(
@@ -21,6 +23,8 @@ async def async_get_config_entry_diagnostics(
     coordinator = entry.runtime_data
     snapshot = coordinator.data
     analytics = coordinator.analytics
+    healer = healing_runtime(hass).healers.get(entry.entry_id)
+    firmware = hass.data.get(DATA_FIRMWARE)
     return {
         "entry": {
             "title": entry.title,
@@ -49,4 +53,6 @@ async def async_get_config_entry_diagnostics(
             "anomalies_kept": len(analytics.anomalies),
             "risk": analytics.risk.to_dict(),
         },
+        "self_healing": None if healer is None else healer.diagnostics(),
+        "firmware": None if firmware is None else firmware.diagnostics(coordinator.mac),
     }
