@@ -42,5 +42,8 @@ async def test_ota_options(hass: HomeAssistant) -> None:
     assert entry.options[CONF_OTA_PASSWORD] == "s3cret"
     await _submit(hass, entry, ota_port=17054, ota_password_clear=True)
     assert CONF_OTA_PASSWORD not in entry.options
+    # Another feature's submission without the OTA fields keeps them.
+    await _submit(hass, entry, ota_password="again")
     await _submit(hass, entry)
-    assert entry.options[CONF_OTA_PORT] == 3232
+    assert entry.options[CONF_OTA_PORT] == 17054
+    assert entry.options[CONF_OTA_PASSWORD] == "again"

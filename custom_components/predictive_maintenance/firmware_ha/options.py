@@ -1,6 +1,7 @@
 """Per-device OTA options: the port (ESPHome does not report it) and the password.
 
-The password is never shown back in the form: a blank field keeps the stored one.
+The password is never shown back in the form: a blank field keeps the stored one, and
+a form without a port keeps the stored port (3232, ESPHome's default, when none is set).
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from homeassistant.helpers.selector import (
 from custom_components.predictive_maintenance.const import (
     CONF_OTA_PASSWORD,
     CONF_OTA_PORT,
-    DEFAULT_OTA_PORT,
 )
 
 CONF_OTA_PASSWORD_CLEAR: Final = "ota_password_clear"
 
 FIRMWARE_OPTIONS: Final[dict[vol.Marker, Any]] = {
-    vol.Required(CONF_OTA_PORT, default=DEFAULT_OTA_PORT): vol.All(
+    # Optional, so a submission without it (another feature's) keeps the stored port.
+    vol.Optional(CONF_OTA_PORT): vol.All(
         NumberSelector(NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)),
         vol.Coerce(int),
     ),
@@ -47,6 +48,8 @@ def without_secrets(options: Mapping[str, Any]) -> dict[str, Any]:
 def merge_firmware_options(old: Mapping[str, Any], user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Return the options to store: a blank password keeps the old one unless cleared."""
     merged = dict(user_input)
+    if CONF_OTA_PORT not in merged and CONF_OTA_PORT in old:
+        merged[CONF_OTA_PORT] = old[CONF_OTA_PORT]
     clear = bool(merged.pop(CONF_OTA_PASSWORD_CLEAR, False))
     password = str(merged.pop(CONF_OTA_PASSWORD, "") or "")
     if clear:
