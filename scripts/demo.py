@@ -33,6 +33,13 @@ DEMO_USER = "demo"
 # A throwaway local account; the script prints it for the user.
 DEMO_PASSWORD = "demo-fleet-2026"
 TABLE_SENSORS = ("health_score", "risk_level", "anomaly_count", "failure_probability")
+RECOVERY_EVENT = "predictive_maintenance_recovery"
+SELF_HEAL_OPTIONS = {
+    "auto_recover": True,
+    "auto_recover_risk": "high",
+    "cooldown_minutes": 30,
+    "max_attempts_per_day": 3,
+}
 
 CONFIGURATION_YAML = """\
 # Written by scripts/demo. Only local integrations: no cloud, no zeroconf.
@@ -69,6 +76,7 @@ class SimulatedEndpoint:
     name: str
     port: int
     key: str | None
+    ota_port: int | None = None
 
 
 def parse_args() -> argparse.Namespace:
@@ -82,6 +90,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--time-scale", type=float, default=None, help="simulated s per real s")
     parser.add_argument("--encrypt", action="store_true", help="Noise-encrypted API keys")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--self-heal",
+        action="store_true",
+        help="turn on automatic recovery for every device (through the options flow)",
+    )
     args = parser.parse_args()
     if args.headless and args.minutes is None:
         args.minutes = 3.0
@@ -140,6 +153,8 @@ def start_simulator(
         command += ["--time-scale", str(args.time_scale)]
     if args.encrypt:
         command.append("--encrypt")
+    # The demo catalogue (current build, a security patch, a bad build) in HA's config dir.
+    command += ["--catalogue", str(CONFIG_DIR / "predictive_maintenance" / "firmware")]
     log = (DEMO_DIR / "simulator.log").open("w", encoding="utf-8")
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1
@@ -166,7 +181,8 @@ def parse_endpoint(line: str) -> SimulatedEndpoint | None:
     if len(fields) < 3 or not fields[1].isdigit():
         return None
     key = None if fields[2] in {"-", "none", "None"} else fields[2]
-    return SimulatedEndpoint(name=fields[0], port=int(fields[1]), key=key)
+    ota_port = int(fields[4]) if len(fields) > 4 and fields[4].isdigit() else None
+    return SimulatedEndpoint(name=fields[0], port=int(fields[1]), key=key, ota_port=ota_port)
 
 
 def start_hass() -> subprocess.Popen[bytes]:
@@ -191,6 +207,7 @@ class HomeAssistantClient:
         self._token = ""
         self._refresh_token = ""
         self._token_expires = 0.0
+        self.entry_ids: dict[str, str] = {}
 
     async def wait_until_up(self, process: subprocess.Popen[bytes], limit: float) -> None:
         """Wait for the HTTP API: /api/ answers 401 without a token once it is up."""
@@ -295,10 +312,82 @@ class HomeAssistantClient:
         ) as response:
             result = await response.json()
         if result.get("type") == "create_entry":
+            self.entry_ids[endpoint.name] = str(result["result"]["entry_id"])
             return "added"
         if result.get("type") == "abort":
             return str(result.get("reason"))
         return f"form errors {result.get('errors')}"
+
+    async def set_ota_port(self, endpoint: SimulatedEndpoint) -> bool:
+        """Store the device's OTA port (ESPHome does not report it) through the options flow."""
+        entry_id = self.entry_ids.get(endpoint.name)
+        if entry_id is None or endpoint.ota_port is None:
+            return False
+        headers = await self._headers()
+        async with self._session.post(
+            f"{self._base}/api/config/config_entries/options/flow",
+            json={"handler": entry_id},
+            headers=headers,
+        ) as response:
+            response.raise_for_status()
+            step = await response.json()
+        async with self._session.post(
+            f"{self._base}/api/config/config_entries/options/flow/{step['flow_id']}",
+            json={"ota_port": endpoint.ota_port},
+            headers=headers,
+        ) as response:
+            result = await response.json()
+        return result.get("type") == "create_entry"
+
+    async def set_self_heal(self, enabled: bool) -> list[str]:
+        """Turn the recovery policy of every entry on or off through the options flow.
+
+        Options persist in .demo/, so a run without --self-heal turns it off again.
+        """
+        headers = await self._headers()
+        async with self._session.get(
+            f"{self._base}/api/config/config_entries/entry",
+            params={"domain": DOMAIN},
+            headers=headers,
+        ) as response:
+            response.raise_for_status()
+            entries = await response.json()
+        changed: list[str] = []
+        for entry in entries:
+            async with self._session.post(
+                f"{self._base}/api/config/config_entries/options/flow",
+                json={"handler": entry["entry_id"]},
+                headers=headers,
+            ) as response:
+                response.raise_for_status()
+                step = await response.json()
+            async with self._session.post(
+                f"{self._base}/api/config/config_entries/options/flow/{step['flow_id']}",
+                json={**SELF_HEAL_OPTIONS, "auto_recover": enabled},
+                headers=headers,
+            ) as response:
+                result = await response.json()
+            if result.get("type") == "create_entry":
+                changed.append(entry["title"])
+        return changed
+
+    async def follow_recoveries(self) -> None:
+        """Print one line per recovery event the integration fires on the bus."""
+        headers = await self._headers()
+        async with self._session.ws_connect(
+            f"{self._base}/api/websocket", timeout=aiohttp.ClientWSTimeout(ws_close=10)
+        ) as socket:
+            await socket.receive_json()
+            await socket.send_json({"type": "auth", "access_token": headers["Authorization"][7:]})
+            if (await socket.receive_json()).get("type") != "auth_ok":
+                raise SystemExit("websocket authentication failed")
+            await socket.send_json(
+                {"id": 1, "type": "subscribe_events", "event_type": RECOVERY_EVENT}
+            )
+            async for message in socket:
+                data = json.loads(message.data).get("event", {}).get("data")
+                if data:
+                    print(recovery_line(data), flush=True)
 
     async def websocket_calls(self, *calls: dict[str, Any]) -> list[Any]:
         """Send websocket commands in one session and return their results in order."""
@@ -334,13 +423,19 @@ async def fleet_table(client: HomeAssistantClient) -> str:
     for entity in entities:
         if entity.get("platform") != DOMAIN or entity.get("device_id") is None:
             continue
+        row = rows.setdefault(device_names.get(entity["device_id"], "?"), {})
+        current = state_by_id.get(entity["entity_id"], {})
+        if entity["entity_id"].startswith("event."):
+            # The recovery event entity: its last event type, e.g. recovery_succeeded.
+            row["recovery"] = current.get("attributes", {}).get("event_type") or "-"
+            continue
         key = sensor_key(entity)
         if key is None:
             continue
-        state = state_by_id.get(entity["entity_id"], {}).get("state", "unknown")
-        rows.setdefault(device_names.get(entity["device_id"], "?"), {})[key] = state
+        row[key] = current.get("state", "unknown")
     header = (
         f"{'device':<22}{'online':<8}{'health':>8}  {'risk':<10}{'anomalies':>10}{'fail prob':>11}"
+        f"  {'last recovery':<20}"
     )
     lines = [time.strftime("%H:%M:%S"), header, "-" * len(header)]
     for name in sorted(rows):
@@ -349,9 +444,19 @@ async def fleet_table(client: HomeAssistantClient) -> str:
         lines.append(
             f"{name:<22}{online:<8}{row.get('health_score', '-'):>8}  "
             f"{row.get('risk_level', '-'):<10}{row.get('anomaly_count', '-'):>10}"
-            f"{row.get('failure_probability', '-'):>11}"
+            f"{row.get('failure_probability', '-'):>11}  {row.get('recovery', '-'):<20}"
         )
     return "\n".join(lines)
+
+
+def recovery_line(data: dict[str, Any]) -> str:
+    """One line for a predictive_maintenance_recovery event."""
+    details = f": {data['details']}" if data.get("details") else ""
+    return (
+        f"{time.strftime('%H:%M:%S')} recovery {data.get('device_name')} "
+        f"{data.get('issue_type')}/{data.get('subtype')} {data.get('action')} "
+        f"{data.get('phase')} (by {data.get('trigger')}){details}"
+    )
 
 
 def sensor_key(entity: dict[str, Any]) -> str | None:
@@ -402,12 +507,18 @@ async def run(args: argparse.Namespace) -> int:
             await client.log_in()
             for endpoint in endpoints:
                 outcome = await client.add_device(endpoint)
+                if await client.set_ota_port(endpoint):
+                    outcome += f", OTA port {endpoint.ota_port}"
                 print(f"{endpoint.name:<22} 127.0.0.1:{endpoint.port:<6} {outcome}", flush=True)
             print(
                 f"\nHome Assistant: http://127.0.0.1:{args.port}  "
                 f"login: {DEMO_USER} / {DEMO_PASSWORD}\n",
                 flush=True,
             )
+            follower = asyncio.create_task(client.follow_recoveries())
+            changed = await client.set_self_heal(args.self_heal)
+            if args.self_heal:
+                print(f"self-healing on for {len(changed)} devices\n", flush=True)
             monitoring = True
             started = time.monotonic()
             deadline = None if args.minutes is None else started + args.minutes * 60
@@ -421,6 +532,9 @@ async def run(args: argparse.Namespace) -> int:
                     await asyncio.wait_for(stop.wait(), max(wait, 0.1))
             if args.headless:
                 print(await fleet_table(client), flush=True)
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiohttp.ClientError):
+                await follower
     except asyncio.CancelledError:
         print("interrupted", flush=True)
         return 130

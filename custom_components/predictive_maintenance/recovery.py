@@ -218,13 +218,19 @@ class RecoveryExecutor:
             ]
         away = loop.time() - started
 
+        reboots = coordinator.analytics.reboots.entries
+        last_reboot = reboots[-1] if reboots else None
+
         def rebooted() -> bool:
             reading = coordinator.last_uptime
+            if not link.connected or reading is None or reading.at < pressed_at:
+                return False
+            # Uptime restarted: lower than before the press, a boot after the press, or a
+            # reboot the monitor recorded since (the device's clock may run at its own pace).
             return (
-                link.connected
-                and reading is not None
-                and reading.at >= pressed_at
-                and reading.booted_at >= pressed_at - BOOT_TOLERANCE_S
+                (before is not None and reading.uptime < before.uptime)
+                or reading.booted_at >= pressed_at - BOOT_TOLERANCE_S
+                or (bool(reboots) and reboots[-1] is not last_reboot)
             )
 
         if not await wait_until(rebooted, TIMEOUTS.come_back):
