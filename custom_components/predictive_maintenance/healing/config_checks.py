@@ -134,6 +134,8 @@ def check_api(facts: DeviceFacts) -> list[RepairItem]:
                 Fix.REAUTH,
             )
         )
+    elif facts.connected and not facts.encrypted:
+        items.append(RepairItem("key", "no key is used (plaintext API)", RepairStatus.OK))
     elif facts.connected:
         items.append(RepairItem("key", "the device accepts the stored key", RepairStatus.OK))
     else:
