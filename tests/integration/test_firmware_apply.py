@@ -201,7 +201,7 @@ async def test_bad_build_fails_validation_and_the_device_rolls_back(
     device.advance(6)  # the bad image crashes 5 s after boot; ESP-IDF boots 1.0.0 again
     response = await task
     assert response["result"] == "failed"
-    assert "went back to 1.0.0 by itself" in response["reason"]
+    assert "went back to 1.0.0 by itself (reset reason: Exception)" in response["reason"]
     stages = _stages(response)
     assert stages["validate"]["status"] == "failed"
     assert stages["rollback"]["status"] == "skipped"
@@ -264,7 +264,7 @@ async def test_c02_a_power_cycle_inside_the_window(
     await device.power_cycle()
     response = await task
     assert response["result"] == "failed"
-    assert response["reason"].startswith("the device went back to 1.0.0 by itself")
+    assert response["reason"] == "the device went back to 1.0.0 by itself (reset reason: Power on)"
     assert _stages(response)["rollback"]["details"] == (
         "skipped: device already on the previous image"
     )
@@ -274,6 +274,7 @@ async def test_c02_a_power_cycle_inside_the_window(
     assert rollbacks
     assert rollbacks[0]["from_version"] == "1.0.1"
     assert rollbacks[0]["to_version"] == "1.0.0"
+    assert rollbacks[0]["reset_reason"] == "Power on"
     manager = hass.data["predictive_maintenance_firmware"]
     audit = manager.store.audit_for(coordinator.mac)
     assert any(entry["action"] == "device_rollback" for entry in audit)
@@ -329,7 +330,9 @@ async def test_device_side_rollback_detected_later(
     await device.power_cycle()
     await wait_online(coordinator, "1.0.0")
     await hass.async_block_till_done()
-    assert [e for e in events if e["action"] == "device_rollback"]
+    rollbacks = [e for e in events if e["action"] == "device_rollback"]
+    assert rollbacks
+    assert rollbacks[0]["reset_reason"] == "Power on"
     assert ir.async_get(hass).async_get_issue(
         DOMAIN, rollback_issue_id(coordinator.config_entry.entry_id)
     )

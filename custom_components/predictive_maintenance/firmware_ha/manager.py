@@ -30,6 +30,8 @@ from .sources import CatalogueSources
 from .store import FirmwareStore
 from .target import FirmwareTarget, running_version, target_of
 from .updater import ChangeRunner, OTAPasswordError
+from .validation import RESET_REASON_WAIT
+from .watch import DeviceWatch
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -288,7 +290,7 @@ class FirmwareManager:
                         target,
                         from_version=candidate.version,
                         to_version=target.version,
-                        reset_reason=coordinator.data.reset_reason,
+                        reset_reason=verdict.stage.extra.get("reset_reason"),
                     )
             await self._finish(coordinator, target, "update", result, trigger, attempted=True)
         return result
@@ -393,14 +395,22 @@ class FirmwareManager:
             and version == state.last_from
             and state.last_from != state.last_to
         ):
-            self.report_device_rollback(
-                coordinator,
-                target,
-                from_version=seen,
-                to_version=version,
-                reset_reason=coordinator.data.reset_reason,
+            self.hass.async_create_task(
+                self._async_report_later(coordinator, target, seen, version), eager_start=False
             )
+            return
         self.hass.async_create_task(self.store.async_save(), eager_start=False)
+
+    async def _async_report_later(
+        self, coordinator: DeviceCoordinator, target: FirmwareTarget, seen: str, version: str
+    ) -> None:
+        # The reset reason of the boot that went back arrives just after the version.
+        with DeviceWatch(coordinator) as watch:
+            reason = await watch.fresh_reset_reason(RESET_REASON_WAIT)
+        self.report_device_rollback(
+            coordinator, target, from_version=seen, to_version=version, reset_reason=reason
+        )
+        await self.store.async_save()
 
     @callback
     def report_device_rollback(

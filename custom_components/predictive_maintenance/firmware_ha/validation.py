@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from .models import FirmwareTiming, Stage, StageName, StageStatus
 from .watch import DeviceWatch
 
+# How long to wait for the reset reason of the new boot, as evidence (failures only).
+RESET_REASON_WAIT = 3.0
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -50,8 +53,8 @@ async def async_wait_reboot(watch: DeviceWatch, drops_before: int, timing: Firmw
     )
 
 
-def _went_back(previous: str | None, watch: DeviceWatch) -> Verdict:
-    reason = watch.reset_reason
+async def _went_back(previous: str | None, watch: DeviceWatch) -> Verdict:
+    reason = await watch.fresh_reset_reason(RESET_REASON_WAIT)
     return Verdict(
         Stage(
             StageName.VALIDATE,
@@ -79,7 +82,7 @@ async def async_validate_update(
     """
     version = watch.version
     if previous is not None and version == previous and previous != expected:
-        return _went_back(previous, watch)
+        return await _went_back(previous, watch)
     if version != expected:
         return Verdict(
             Stage(
@@ -94,8 +97,8 @@ async def async_validate_update(
     if await watch.wait_until(lambda: watch.drops > drops, window):
         await watch.wait_until(lambda: watch.online, timing.back_timeout)
         if previous is not None and watch.version == previous:
-            return _went_back(previous, watch)
-        reason = watch.reset_reason
+            return await _went_back(previous, watch)
+        reason = await watch.fresh_reset_reason(RESET_REASON_WAIT)
         return Verdict(
             Stage(
                 StageName.VALIDATE,

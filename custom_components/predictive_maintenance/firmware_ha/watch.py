@@ -23,6 +23,7 @@ class DeviceWatch:
         self._was_online = coordinator.data.online
         self._unsub: CALLBACK_TYPE | None = None
         self.drops = 0
+        self._reason_at_drop = coordinator.data.reset_reason
 
     def __enter__(self) -> DeviceWatch:
         """Listen to the coordinator."""
@@ -45,6 +46,7 @@ class DeviceWatch:
         online = self.online
         if self._was_online and not online:
             self.drops += 1
+            self._reason_at_drop = self.reset_reason
         self._was_online = online
         self._changed.set()
 
@@ -62,6 +64,15 @@ class DeviceWatch:
     def reset_reason(self) -> str | None:
         """Return the latest reset reason the device reported."""
         return self._coordinator.data.reset_reason
+
+    async def fresh_reset_reason(self, timeout: float) -> str | None:  # noqa: ASYNC109
+        """Return the reset reason of the current boot.
+
+        Right after a reconnect the snapshot still holds the previous boot's reason; the
+        text sensor's new state follows within a second or so.
+        """
+        await self.wait_until(lambda: self.reset_reason != self._reason_at_drop, timeout)
+        return self.reset_reason
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until predicate() holds; False after `timeout` seconds of loop time.
