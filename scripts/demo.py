@@ -320,10 +320,28 @@ class HomeAssistantClient:
 
     async def set_ota_port(self, endpoint: SimulatedEndpoint) -> bool:
         """Store the device's OTA port (ESPHome does not report it) through the options flow."""
-        entry_id = self.entry_ids.get(endpoint.name)
-        if entry_id is None or endpoint.ota_port is None:
+        if endpoint.ota_port is None:
             return False
         headers = await self._headers()
+        entry_id = self.entry_ids.get(endpoint.name)
+        if entry_id is None:  # added by an earlier run: find it by its title
+            async with self._session.get(
+                f"{self._base}/api/config/config_entries/entry",
+                params={"domain": DOMAIN},
+                headers=headers,
+            ) as response:
+                response.raise_for_status()
+                entries = await response.json()
+            entry_id = next(
+                (
+                    str(e["entry_id"])
+                    for e in entries
+                    if e["title"].lower().replace(" ", "-") == endpoint.name
+                ),
+                None,
+            )
+        if entry_id is None:
+            return False
         async with self._session.post(
             f"{self._base}/api/config/config_entries/options/flow",
             json={"handler": entry_id},
