@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +39,7 @@ PUBLISH_INTERVAL: Final = 1.0
 REPORTING_CHECK_INTERVAL: Final = timedelta(seconds=30)
 # One failed handshake can be line noise; two in a row mean the key really changed (C05).
 REAUTH_AFTER_KEY_FAILURES: Final = 2
+DISCONNECTS_KEPT: Final = 64
 
 type PredictiveMaintenanceConfigEntry = ConfigEntry[DeviceCoordinator]
 
@@ -163,6 +165,10 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
         self._check_unsub: CALLBACK_TYPE | None = None
         self._stop_unsub: CALLBACK_TYPE | None = None
         self._stopped = False
+        # Set by the firmware feature while an OTA update runs: self-healing stays away.
+        self.firmware_update_in_progress = False
+        # (time, expected) of recent connection losses, for the reconnect-rate diagnosis.
+        self.disconnects: deque[tuple[float, bool]] = deque(maxlen=DISCONNECTS_KEPT)
         self.data = self._build_snapshot(_now())
 
     @property
@@ -245,6 +251,7 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
     def link_disconnected(self, expected: bool) -> None:
         """Go offline; entities become unavailable until the next connect."""
         self._online = False
+        self.disconnects.append((_now(), expected))
         self.monitor.connection_lost(_now(), expected=expected)
         if not self._lost_logged:
             _LOGGER.info("Lost connection to %s, reconnecting in the background", self.name)
