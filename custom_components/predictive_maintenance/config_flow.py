@@ -12,6 +12,7 @@ from homeassistant.config_entries import (
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
+    OptionsFlow,
 )
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import callback
@@ -49,6 +50,7 @@ from .device.probe import (
     async_probe_device,
     normalize_noise_psk,
 )
+from .options_flow import PredictiveMaintenanceOptionsFlow
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -100,6 +102,12 @@ class PredictiveMaintenanceConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     MINOR_VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Return the self-healing options flow."""
+        return PredictiveMaintenanceOptionsFlow()
 
     def __init__(self) -> None:
         """Start with nothing known about the device."""

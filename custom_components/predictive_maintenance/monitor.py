@@ -45,6 +45,8 @@ class DeviceMonitor:
         self._bindings: dict[int, MetricBinding] = {}
         self._original_esp32 = False
         self._values: dict[str, float] = {}
+        # When each metric last got a plausible reading (recoveries wait for fresh ones).
+        self.sampled_at: dict[str, float] = {}
         self._resent: set[str] = set()
         self._reset_reason_seen = False
         self._disconnect_was_expected = False
@@ -122,6 +124,7 @@ class DeviceMonitor:
         else:
             self._learn(binding.metric, value, at)
         self._values[binding.metric] = value
+        self.sampled_at[binding.metric] = at
         return True
 
     def resolve_pending_reboot(self) -> tuple[RebootSighting, str | None] | None:
