@@ -39,8 +39,7 @@ class CatalogueSources:
         async def fetch(url: str) -> bytes:
             async with session.get(url, timeout=FETCH_TIMEOUT) as response:
                 response.raise_for_status()
-                if (response.content_length or 0) > max_bytes:
-                    raise ValueError(f"{response.content_length} bytes, more than {max_bytes}")
+                # Counted while reading: a missing or lying Content-Length changes nothing.
                 body = bytearray()
                 async for chunk in response.content.iter_chunked(_CHUNK):
                     body.extend(chunk)
