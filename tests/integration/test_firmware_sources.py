@@ -20,6 +20,12 @@ pytestmark = pytest.mark.usefixtures("firmware_config_dir")
 BASE = "http://firmware.example/acme"
 
 
+def _list_urls(hass: HomeAssistant, *urls: str) -> None:
+    base = Path(hass.config.path(DOMAIN))
+    base.mkdir(parents=True)
+    (base / "manifest_urls.txt").write_text("# ours\n" + "\n".join(urls) + "\n")
+
+
 async def test_manifest_urls_and_size_cap(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, tmp_path: Path
 ) -> None:
@@ -31,9 +37,7 @@ async def test_manifest_urls_and_size_cap(
     image = (manifest.parent / "firmware.ota.bin").read_bytes()
     aioclient_mock.get(f"{BASE}/manifest.json", content=manifest.read_bytes())
     aioclient_mock.get(f"{BASE}/firmware.ota.bin", content=image)
-    base = Path(hass.config.path(DOMAIN))
-    base.mkdir(parents=True)
-    (base / "manifest_urls.txt").write_text(f"# ours\n{BASE}/manifest.json\n")
+    _list_urls(hass, f"{BASE}/manifest.json")
 
     manager = FirmwareManager(hass)
     await manager.async_setup()
