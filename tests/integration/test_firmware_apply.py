@@ -11,6 +11,7 @@ from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -216,6 +217,15 @@ async def test_bad_build_fails_validation_and_the_device_rolls_back(
     # The update entity no longer offers the known bad build.
     manager = hass.data["predictive_maintenance_firmware"]
     assert "1.1.0" in manager.bad_versions("acme.env_sensor")
+    await hass.async_block_till_done()
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "update", DOMAIN, f"{coordinator.mac}_firmware"
+    )
+    assert entity_id is not None
+    update = hass.states.get(entity_id)
+    assert update is not None
+    assert update.attributes["installed_version"] == "1.0.0"
+    assert update.attributes["latest_version"] == "1.0.1"
 
 
 async def test_failed_validation_flashes_the_previous_image(

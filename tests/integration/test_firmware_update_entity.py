@@ -8,9 +8,11 @@ import pytest
 from homeassistant.components.update import ATTR_IN_PROGRESS, ATTR_UPDATE_PERCENTAGE
 from homeassistant.const import ATTR_ENTITY_ID, STATE_ON
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 
 from custom_components.predictive_maintenance.const import DOMAIN
+from custom_components.predictive_maintenance.firmware_ha import FirmwareTiming
 
 from .conftest import EntryFactory, SimDeviceFactory
 from .firmware_testing import (  # noqa: F401 - firmware_config_dir is a fixture
@@ -22,6 +24,8 @@ from .firmware_testing import (  # noqa: F401 - firmware_config_dir is a fixture
 )
 
 pytestmark = pytest.mark.usefixtures("firmware_config_dir")
+
+SLOW = FirmwareTiming(boot_good_delay=8.0, margin=4.0, down_timeout=15.0, back_timeout=30.0)
 
 
 @pytest.fixture(autouse=True)
@@ -87,3 +91,30 @@ async def test_shows_versions_and_installs_with_progress(
     assert final.attributes[ATTR_IN_PROGRESS] is False
     assert final.attributes["installed_version"] == "1.0.1"
     assert final.attributes["latest_version"] == "1.1.0"
+
+
+async def test_failed_install_raises_the_reason(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """Installing the bad build fails with a translated error; then 1.0.1 is offered."""
+    write_catalogue(hass)
+    device = await sim_device(name="esp-upd2", mac="02:00:00:00:10:02")
+    entry = await setup_entry(device, options=ota_options(device))
+    await ready_manager(hass, SLOW)
+    coordinator = entry.runtime_data
+    await wait_online(coordinator, "1.0.0")
+    entity_id = _update_entity(hass, coordinator.mac)
+    install = hass.async_create_task(
+        hass.services.async_call("update", "install", {ATTR_ENTITY_ID: entity_id}, blocking=True)
+    )
+    await wait_online(coordinator, "1.1.0")
+    device.advance(6)  # the bad build crashes; the device boots 1.0.0 again
+    with pytest.raises(HomeAssistantError) as err:
+        await install
+    assert err.value.translation_key == "firmware_update_failed"
+    assert "went back to 1.0.0 by itself" in str(err.value.translation_placeholders)
+    await hass.async_block_till_done()
+    state = hass.states.get(entity_id)
+    assert state is not None
+    assert state.attributes[ATTR_IN_PROGRESS] is False
+    assert state.attributes["latest_version"] == "1.0.1"
