@@ -24,7 +24,7 @@ from .firmware_testing import (  # noqa: F401 - firmware_config_dir is a fixture
     wait_online,
     write_catalogue,
 )
-from .helpers import push_and_wait
+from .helpers import push_and_wait, wait_for
 
 pytestmark = pytest.mark.usefixtures("firmware_config_dir")
 
@@ -216,3 +216,30 @@ async def test_translations_exist_for_every_firmware_error(hass: HomeAssistant) 
     translations = await async_get_translations(hass, "en", "exceptions", [DOMAIN])
     for key in ("firmware_wrong_project", "firmware_ota_password_missing", "firmware_low_memory"):
         assert f"component.{DOMAIN}.exceptions.{key}.message" in translations
+
+
+async def test_one_change_per_device_and_none_during_a_recovery(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """A second apply_patch while one runs is refused; so is one while a recovery runs."""
+    device, coordinator, device_id = await _setup(
+        hass, sim_device, setup_entry, mac="02:00:00:00:12:07"
+    )
+    first = hass.async_create_task(_call(hass, "apply_patch", device_id=device_id, version="1.0.1"))
+    manager = hass.data["predictive_maintenance_firmware"]
+    await wait_for(lambda: manager.is_busy(coordinator.config_entry.entry_id), what="busy")
+    with pytest.raises(HomeAssistantError) as err:
+        await _call(hass, "apply_patch", device_id=device_id, version="1.0.1")
+    assert err.value.translation_key == "firmware_update_running"
+    assert (await first)["result"] == "succeeded"
+    assert not device.ota_server.sessions_overlapped
+
+    healer = hass.data[DOMAIN].healers[coordinator.config_entry.entry_id]
+    healer.recovering = True  # what DeviceHealer sets while it recovers this device
+    try:
+        with pytest.raises(HomeAssistantError) as err:
+            await _call(hass, "rollback", device_id=device_id)
+        assert err.value.translation_key == "firmware_recovery_running"
+    finally:
+        healer.recovering = False
+    assert device.firmware_version == "1.0.1"
