@@ -253,6 +253,17 @@ class DeviceHealer:
         executor = RecoveryExecutor(self.hass, self.coordinator, self.load_switch)
         try:
             actions = await executor.async_run(issue_type, steps)
+        except asyncio.CancelledError:
+            # Unloaded or stopped mid-recovery: say so rather than leave it "started".
+            self._emit(
+                PHASE_FAILED,
+                issue_type,
+                issue,
+                trigger,
+                action=action,
+                details="interrupted: the entry was unloaded or Home Assistant stopped",
+            )
+            raise
         except Exception as err:
             # The outcome must be recorded whatever happened; the caller still sees the error.
             self._emit(

@@ -218,3 +218,20 @@ def test_unreachable_device() -> None:
     (issue,) = diagnose(facts).issues_of(IssueType.CONNECTIVITY)
     assert issue.subtype == "unreachable"
     assert not issue.auto_recoverable
+
+
+def test_largest_block_heading_for_its_floor_is_fragmentation() -> None:
+    """The block collapses first (C07): a falling trend toward 4 kB is an issue at once."""
+    analytics = DeviceAnalytics("frag", warmup_samples=50)
+    for i in range(240):
+        t = T0 + 60.0 * i
+        analytics.add_sample("heap_free", 150_000.0 - 20.0 * i, t)
+        analytics.add_sample("heap_max_block", 60_000.0 - 200.0 * i, t)
+    now = T0 + 60.0 * 239
+    values = {"heap_free": 150_000.0 - 20.0 * 239, "heap_max_block": 60_000.0 - 200.0 * 239}
+    memory = {
+        i.subtype: i for i in diagnose(facts_of(analytics, now, values)).issues_of(IssueType.MEMORY)
+    }
+    assert "fragmentation" in memory
+    assert memory["fragmentation"].evidence["time_to_failure_hours"] < 72
+    assert memory["fragmentation"].auto_recoverable

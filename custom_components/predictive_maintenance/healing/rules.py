@@ -185,34 +185,66 @@ def memory_rule(facts: DeviceFacts, steered: bool) -> list[Issue]:
         if found is not None:
             issues.append(found)
     block = facts.metrics.get("heap_max_block")
+    fragmented = _fragmentation_issue(facts, steered)
+    if fragmented is not None:
+        issues.append(fragmented)
+    elif block is not None:
+        # The largest block heading for its floor is fragmentation even while the ratio
+        # to free heap still looks fine (C07: it collapses first).
+        found = _threshold_issue(
+            facts,
+            steered,
+            metric="heap_max_block",
+            issue_type=IssueType.MEMORY,
+            subtype="fragmentation",
+            what="The largest free heap block",
+            auto_recoverable=True,
+        )
+        if found is not None:
+            issues.append(found)
+    headroom = _threshold_issue(
+        facts,
+        steered,
+        metric="heap_min_free",
+        issue_type=IssueType.MEMORY,
+        subtype="low_headroom",
+        what="Minimum free heap",
+        auto_recoverable=True,
+    )
+    if headroom is not None and not issues:
+        issues.append(headroom)
+    return issues
+
+
+def _fragmentation_issue(facts: DeviceFacts, steered: bool) -> Issue | None:
+    heap = facts.metrics.get("heap_free")
+    block = facts.metrics.get("heap_max_block")
     if heap is not None and block is not None and heap.value > 0.0:
         ratio = block.value / heap.value
         threshold = STEERED_FRAGMENTATION_RATIO if steered else FRAGMENTATION_RATIO
         if ratio < threshold:
             limit = LIMITS["heap_max_block"]
-            issues.append(
-                Issue(
-                    type=IssueType.MEMORY,
-                    subtype="fragmentation",
-                    description=(
-                        f"The largest free block is {block.value:g} B, {ratio:.1%} of the "
-                        f"{heap.value:g} B free: allocations fail although memory is free"
-                    ),
-                    severity=Severity.CRITICAL if limit.state(block.value) == 2 else Severity.HIGH,
-                    auto_recoverable=True,
-                    evidence=evidence(
-                        "heap_max_block",
-                        block,
-                        limit,
-                        heap_free=heap.value,
-                        ratio=round(ratio, 4),
-                        ratio_threshold=threshold,
-                    ),
-                    recommendation=limit.action,
-                    steered=steered,
-                )
+            return Issue(
+                type=IssueType.MEMORY,
+                subtype="fragmentation",
+                description=(
+                    f"The largest free block is {block.value:g} B, {ratio:.1%} of the "
+                    f"{heap.value:g} B free: allocations fail although memory is free"
+                ),
+                severity=Severity.CRITICAL if limit.state(block.value) == 2 else Severity.HIGH,
+                auto_recoverable=True,
+                evidence=evidence(
+                    "heap_max_block",
+                    block,
+                    limit,
+                    heap_free=heap.value,
+                    ratio=round(ratio, 4),
+                    ratio_threshold=threshold,
+                ),
+                recommendation=limit.action,
+                steered=steered,
             )
-    return issues
+    return None
 
 
 def thermal_rule(facts: DeviceFacts, steered: bool) -> list[Issue]:
