@@ -11,7 +11,11 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .coordinator import DeviceCoordinator, PredictiveMaintenanceConfigEntry
 from .device.link import ZeroconfInstance
-from .firmware_ha import async_setup_firmware, async_setup_firmware_entry
+from .firmware_ha import (
+    async_remove_firmware_entry,
+    async_setup_firmware,
+    async_setup_firmware_entry,
+)
 from .firmware_services import async_setup_firmware_services
 from .issues import DeviceIssues
 from .self_healing import (
@@ -74,6 +78,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: PredictiveMaintenanceCo
     """Forget the learned models of a removed device."""
     await DeviceStore(hass, entry.entry_id).async_remove()
     await async_remove_healing(hass, entry.entry_id)
+    await async_remove_firmware_entry(hass, entry)
     DeviceIssues(hass, entry).clear_all()
 
 

@@ -157,6 +157,14 @@ async def test_apply_patch_succeeds_after_the_watch_window(
     assert device.firmware_version == "1.0.0"
     assert hass_storage[f"{DOMAIN}.firmware"]["data"]["audit"][-1]["action"] == "rollback"
 
+    # Removing the device forgets its kept images and firmware state, not the audit log.
+    manager = hass.data["predictive_maintenance_firmware"]
+    assert await manager.backups.async_versions(coordinator.mac)
+    await hass.config_entries.async_remove(coordinator.config_entry.entry_id)
+    assert await manager.backups.async_versions(coordinator.mac) == []
+    assert coordinator.mac not in manager.store.devices
+    assert manager.store.audit_for(coordinator.mac)
+
 
 async def test_interrupted_upload_keeps_the_old_firmware(
     hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory

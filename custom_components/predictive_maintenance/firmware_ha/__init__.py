@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util.hass_dict import HassKey
 
 from custom_components.predictive_maintenance.const import DOMAIN
 from custom_components.predictive_maintenance.coordinator import PredictiveMaintenanceConfigEntry
 
-from .manager import FirmwareManager
+from .manager import FirmwareManager, rollback_issue_id
 from .models import FirmwareTiming, Outcome, Stage, StageName, StageStatus, UpdateResult
 from .rollout import interrupt_running
 
@@ -24,6 +26,7 @@ __all__ = [
     "StageName",
     "StageStatus",
     "UpdateResult",
+    "async_remove_firmware_entry",
     "async_setup_firmware",
     "async_setup_firmware_entry",
     "firmware_manager",
@@ -64,3 +67,17 @@ def async_setup_firmware_entry(
         manager.async_track(coordinator)
 
     entry.async_on_unload(coordinator.async_add_listener(on_update))
+
+
+async def async_remove_firmware_entry(
+    hass: HomeAssistant, entry: PredictiveMaintenanceConfigEntry
+) -> None:
+    """Forget a removed device's kept images and firmware state; the audit log stays."""
+    ir.async_delete_issue(hass, DOMAIN, rollback_issue_id(entry.entry_id))
+    manager = hass.data.get(DATA_FIRMWARE)
+    if manager is None or entry.unique_id is None:
+        return
+    mac = dr.format_mac(entry.unique_id)
+    await manager.backups.async_remove(mac)
+    if manager.store.devices.pop(mac, None) is not None:
+        await manager.store.async_save()

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -54,6 +55,10 @@ class ImageBackups:
     async def async_versions(self, mac: str) -> list[str]:
         """Return the versions kept for a device, newest save first."""
         return await asyncio.to_thread(self._versions, mac)
+
+    async def async_remove(self, mac: str) -> None:
+        """Delete every image kept for a device (its entry was removed)."""
+        await asyncio.to_thread(shutil.rmtree, self._folder(mac), True)
 
     def _save(self, mac: str, version: str, data: bytes) -> None:
         folder = self._folder(mac)
