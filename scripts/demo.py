@@ -34,11 +34,13 @@ DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-fleet-2026"
 TABLE_SENSORS = ("health_score", "risk_level", "anomaly_count", "failure_probability")
 RECOVERY_EVENT = "predictive_maintenance_recovery"
+# The demo fleet lives about 60x faster than real time (hours of a leak in minutes), so
+# its limits are scaled too: the product defaults are a 30 min cooldown and 3 a day.
 SELF_HEAL_OPTIONS = {
     "auto_recover": True,
     "auto_recover_risk": "high",
-    "cooldown_minutes": 30,
-    "max_attempts_per_day": 3,
+    "cooldown_minutes": 2,
+    "max_attempts_per_day": 24,
 }
 
 CONFIGURATION_YAML = """\
