@@ -30,6 +30,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import format_mac
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from pytest_homeassistant_custom_component.common import (
@@ -768,7 +769,11 @@ async def test_reauth_new_key(
 async def test_reauth_started_by_runtime(
     hass: HomeAssistant, encrypted_device: SimulatedDevice, setup_entry: EntryFactory
 ) -> None:
-    """End to end: the key changes, monitoring asks for it, the new key restores monitoring."""
+    """End to end: the key changes, monitoring raises its repair, reauth still restores it.
+
+    Monitoring raises a repair issue with its own fix flow instead of starting reauth (see
+    docs/repairs.md); the reauth steps keep working when a reauth is started.
+    """
     entry = await setup_entry(encrypted_device, noise_psk=KEY)
     # Fully connected first: a reboot in the middle of the runtime's handshake is another test.
     await encrypted_device.wait_for_subscribers(1, timeout=30)
@@ -783,7 +788,16 @@ async def test_reauth_started_by_runtime(
             if flow["context"]["source"] == "reauth"
         ]
 
-    await wait_for(lambda: bool(_reauth_flows()), hass=hass, fire_timers=True, what="reauth")
+    issue_id = f"encryption_key_{entry.entry_id}"
+    await wait_for(
+        lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None,
+        hass=hass,
+        fire_timers=True,
+        what="key repair issue",
+    )
+    assert _reauth_flows() == []
+    entry.async_start_reauth(hass)
+    await wait_for(lambda: bool(_reauth_flows()), hass=hass, what="reauth")
     result = await _submit(hass, {"flow_id": _reauth_flows()[0]["flow_id"]})  # type: ignore[typeddict-item]
     assert result["step_id"] == "reauth_confirm"
 
