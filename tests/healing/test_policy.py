@@ -192,3 +192,35 @@ def test_report_fields_are_not_needed_for_a_decision() -> None:
         time_to_failure_hours=1.0,
     )
     assert run(PolicyHistory(), Clock(), risk=report.risk_level) is DecisionReason.RECOVER
+
+
+def test_gentlest_recovery_first_then_escalation() -> None:
+    """A leaking device that crashes: restart first; safe mode only if that did not help."""
+    crash = Issue(
+        type=IssueType.CRASH_LOOP,
+        subtype="crash_loop",
+        description="",
+        severity=Severity.CRITICAL,
+        auto_recoverable=True,
+        evidence={},
+        recommendation="",
+    )
+    history, clock = PolicyHistory(), Clock()
+    found = diagnosis(crash, issue())
+
+    def pick() -> IssueType | None:
+        decision = decide(
+            ON,
+            history,
+            now=clock.now,
+            online=True,
+            risk=RiskLevel.HIGH,
+            diagnosis=found,
+            busy=False,
+            firmware_update=False,
+        )
+        return None if decision.issue is None else decision.issue.type
+
+    assert pick() is IssueType.MEMORY
+    history.record_outcome(clock.now, issue(), helped=False)
+    assert pick() is IssueType.CRASH_LOOP

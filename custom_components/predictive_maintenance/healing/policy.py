@@ -13,10 +13,20 @@ from typing import Any, Final
 
 from custom_components.predictive_maintenance.analytics import RiskLevel
 
-from .models import Diagnosis, Issue
+from .models import Diagnosis, Issue, IssueType
 
 DAY_S: Final = 86_400.0
 MAX_ATTEMPTS_KEPT: Final = 64
+# The policy tries the gentlest recovery first and escalates only when it did not help:
+# a leak that makes a device crash is cured by a restart; safe mode stops its function.
+GENTLENESS: Final[dict[IssueType, int]] = {
+    IssueType.CONNECTIVITY: 0,
+    IssueType.NOT_REPORTING: 1,
+    IssueType.MEMORY: 1,
+    IssueType.PERFORMANCE: 1,
+    IssueType.THERMAL: 2,
+    IssueType.CRASH_LOOP: 3,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +156,10 @@ def decide(
     candidates = [] if diagnosis is None else diagnosis.auto_recoverable()
     if not candidates:
         return Decision(DecisionReason.NO_RECOVERABLE_ISSUE)
-    fresh = [issue for issue in candidates if issue.signature not in history.blocked]
+    fresh = sorted(
+        (issue for issue in candidates if issue.signature not in history.blocked),
+        key=lambda issue: GENTLENESS.get(issue.type, 2),
+    )
     if not fresh:
         return Decision(DecisionReason.DID_NOT_HELP, candidates[0])
     issue = fresh[0]
