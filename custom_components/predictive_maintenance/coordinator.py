@@ -22,13 +22,16 @@ from homeassistant.util import dt as dt_util
 from .analytics import DeviceAnalytics, HealthReport
 from .const import (
     CONF_DEVICE_NAME,
+    CONF_MONITORING_PAUSED,
     CONF_NOISE_PSK,
     DEFAULT_WARMUP_SAMPLES,
     DEFAULT_Z_THRESHOLD,
     DOMAIN,
 )
 from .device.link import ConnectFailure, DeviceLink, LinkTarget, ZeroconfInstance
+from .device.metrics import KNOWN_METRICS, UPTIME
 from .device.reboots import UptimeReading
+from .issues import DeviceIssues, RepairIssue
 from .monitor import DeviceMonitor
 from .storage import DeviceStore, SavedDevice, StoredData, serialize
 
@@ -39,6 +42,9 @@ PUBLISH_INTERVAL: Final = 1.0
 REPORTING_CHECK_INTERVAL: Final = timedelta(seconds=30)
 # One failed handshake can be line noise; two in a row mean the key really changed (C05).
 REAUTH_AFTER_KEY_FAILURES: Final = 2
+UNREACHABLE_ISSUE_AFTER: Final = timedelta(minutes=30)
+# Uptime alone shows reboots but says nothing about the device's health.
+HEALTH_METRICS: Final = frozenset(KNOWN_METRICS) - {UPTIME}
 DISCONNECTS_KEPT: Final = 64
 
 type PredictiveMaintenanceConfigEntry = ConfigEntry[DeviceCoordinator]
@@ -109,6 +115,7 @@ class DeviceSnapshot:
     expected_interval: float
     connect_failure: ConnectFailure | None
     wrong_device: bool
+    paused: bool = False
 
 
 def _now() -> float:
@@ -158,8 +165,13 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
         self._wrong_device = False
         self._connect_failure: ConnectFailure | None = None
         self._key_failures = 0
-        self._reauth_requested = False
+        self._key_issue_raised = False
         self._lost_logged = False
+        self.issues = DeviceIssues(hass, entry)
+        self.paused = bool(entry.data.get(CONF_MONITORING_PAUSED))
+        # MAC of the other board answering at the address (C06), for the follow repair.
+        self.wrong_mac: str | None = None
+        self._unreachable_unsub: CALLBACK_TYPE | None = None
         self._last_publish = 0.0
         self._publish_unsub: CALLBACK_TYPE | None = None
         self._check_unsub: CALLBACK_TYPE | None = None
@@ -186,6 +198,10 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
     async def async_start(self) -> None:
         """Start the link in the background and the periodic silence check."""
         self._stopped = False
+        if self.paused:
+            self.issues.raise_issue(RepairIssue.MONITORING_PAUSED)
+            return
+        self._start_unreachable_timer()
         self._check_unsub = async_track_time_interval(
             self.hass, self._async_check_reporting_job, REPORTING_CHECK_INTERVAL
         )
@@ -199,6 +215,7 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
         if self._stopped:
             return
         self._stopped = True
+        self._cancel_unreachable_timer()
         for unsub in (self._publish_unsub, self._check_unsub, self._stop_unsub):
             if unsub is not None:
                 unsub()
@@ -218,8 +235,10 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
     def link_connected(self, device_info: DeviceInfo, entities: list[EntityInfo]) -> None:
         """Take over a fresh connection: bind entities, check identity, go online."""
         self._key_failures = 0
-        self._reauth_requested = False
+        self._key_issue_raised = False
         self._connect_failure = None
+        self._cancel_unreachable_timer()
+        self.issues.clear(RepairIssue.UNREACHABLE, RepairIssue.INVALID_KEY)
         details = DeviceDetails.from_device_info(device_info)
         if self._verify_mac and details.mac != self.mac:
             if not self._wrong_device:
@@ -231,13 +250,24 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
                     self.mac,
                 )
             self._wrong_device = True
+            self.wrong_mac = details.mac
+            self.issues.raise_issue(
+                RepairIssue.WRONG_DEVICE,
+                mac=details.mac,
+                expected_mac=self.mac,
+                new_mac=details.mac,
+                new_name=details.display_name,
+            )
             self.monitor.session_ignored()
             self._publish_now()
             return
         self._wrong_device = False
+        self.wrong_mac = None
+        self.issues.clear(RepairIssue.WRONG_DEVICE)
         self.device_info = device_info
         self._details = details
         self.monitor.session_started(device_info.model, entities)
+        self._check_configuration()
         self._online = True
         self._update_device_registry(details)
         if self._lost_logged:
@@ -253,6 +283,7 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
         self._online = False
         self.disconnects.append((_now(), expected))
         self.monitor.connection_lost(_now(), expected=expected)
+        self._start_unreachable_timer()
         if not self._lost_logged:
             _LOGGER.info("Lost connection to %s, reconnecting in the background", self.name)
             self._lost_logged = True
@@ -260,25 +291,40 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
 
     @callback
     def link_failed(self, failure: ConnectFailure, err: Exception) -> None:
-        """Count key failures and ask the user for a new key when it is clearly wrong."""
+        """Count key failures; raise a repair issue for the key when it is clearly wrong."""
         self._connect_failure = failure
         if not self._lost_logged:
             _LOGGER.info("%s is not reachable (%s), retrying in the background", self.name, failure)
             self._lost_logged = True
         self._schedule_publish()
+        if failure is ConnectFailure.CANNOT_CONNECT:
+            self._start_unreachable_timer()
+        else:
+            # The device answered: whatever is wrong, it is not out of reach.
+            self._cancel_unreachable_timer()
+            self.issues.clear(RepairIssue.UNREACHABLE)
         if not failure.is_key_problem:
             self._key_failures = 0
             return
         self._key_failures += 1
-        if self._key_failures >= REAUTH_AFTER_KEY_FAILURES and not self._reauth_requested:
-            self._reauth_requested = True
+        if self._key_failures < REAUTH_AFTER_KEY_FAILURES:
+            return
+        if not self._key_issue_raised:
+            self._key_issue_raised = True
             _LOGGER.warning(
-                "%s rejected the encryption settings %d times in a row (%s); asking for a new key",
+                "%s rejected the encryption settings %d times in a row (%s); see Repairs",
                 self.name,
                 self._key_failures,
                 failure,
             )
-            self.config_entry.async_start_reauth(self.hass)
+        # A repair with a fix flow, not a reauth flow: HA adds its own repair for every
+        # reauth, and two repairs for one fault is what C05 asks to avoid. Raised again on
+        # every failure so that it follows the device (new key <-> encryption removed).
+        self.issues.raise_issue(
+            RepairIssue.ENCRYPTION_REMOVED
+            if failure is ConnectFailure.PLAINTEXT_ONLY
+            else RepairIssue.INVALID_KEY
+        )
 
     @callback
     def link_state(self, state: EntityState) -> None:
@@ -330,6 +376,7 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
             expected_interval=monitor.expected_interval,
             connect_failure=self._connect_failure,
             wrong_device=self._wrong_device,
+            paused=self.paused,
         )
 
     @callback
@@ -350,6 +397,36 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
                 )
             self._last_publish = self.hass.loop.time()
             self.async_set_updated_data(self._build_snapshot(at))
+
+    # ---- repair issues -----------------------------------------------------------------
+
+    def _check_configuration(self) -> None:
+        """Raise or clear the issues a fresh session of the right device can show."""
+        if any(b.metric in HEALTH_METRICS for b in self.monitor.bindings):
+            self.issues.clear(RepairIssue.NO_METRICS)
+        else:
+            self.issues.raise_issue(RepairIssue.NO_METRICS)
+        if self.link.target.noise_psk:
+            self.issues.clear(RepairIssue.NOT_ENCRYPTED)
+        else:
+            self.issues.raise_issue(RepairIssue.NOT_ENCRYPTED)
+
+    def _start_unreachable_timer(self) -> None:
+        if self._unreachable_unsub is None and not self._stopped:
+            self._unreachable_unsub = async_call_later(
+                self.hass, UNREACHABLE_ISSUE_AFTER, self._unreachable_for_long
+            )
+
+    def _cancel_unreachable_timer(self) -> None:
+        if self._unreachable_unsub is not None:
+            self._unreachable_unsub()
+            self._unreachable_unsub = None
+
+    @callback
+    def _unreachable_for_long(self, _now_dt: datetime) -> None:
+        self._unreachable_unsub = None
+        if not self._online and not self._wrong_device:
+            self.issues.raise_issue(RepairIssue.UNREACHABLE)
 
     # ---- helpers -----------------------------------------------------------------------
 
@@ -377,7 +454,10 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
             "wrong_device": self._wrong_device,
             "connect_failure": self._connect_failure,
             "consecutive_key_failures": self._key_failures,
-            "reauth_requested": self._reauth_requested,
+            "key_issue_raised": self._key_issue_raised,
+            "paused": self.paused,
+            "wrong_mac": self.wrong_mac,
+            "repair_issues": [str(kind) for kind in self.issues.active()],
             "bindings": {
                 b.object_id: {"metric": b.metric, "unit": b.unit} for b in monitor.bindings
             },
