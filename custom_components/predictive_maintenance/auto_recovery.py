@@ -81,7 +81,7 @@ class AutoRecovery:
         diagnosis = None
         if online and (risk.rank >= settings.min_risk.rank or history.blocked):
             diagnosis = healer.diagnose()
-            history.observe(diagnosis)
+            history.observe(diagnosis, dt_util.utcnow().timestamp())
         decision = decide(
             settings,
             history,

@@ -58,7 +58,7 @@ def run(
     online: bool = True,
 ) -> DecisionReason:
     found = diagnosis(issue()) if found is None else found
-    history.observe(found)
+    history.observe(found, clock.now)
     decision = decide(
         settings,
         history,
@@ -143,10 +143,17 @@ def test_a_recovery_that_did_not_help_waits_for_the_condition_to_change() -> Non
     clock.tick(24 * 60 * MINUTE)
     assert run(history, clock) is DecisionReason.DID_NOT_HELP
     # Another condition of the same type is a change: it may be tried.
-    assert run(history, clock, found=diagnosis(issue("fragmentation"))) is DecisionReason.RECOVER
+    both = diagnosis(issue(), issue("fragmentation"))
+    assert run(history, clock, found=both) is DecisionReason.RECOVER
     history.record_outcome(clock.now, issue("fragmentation"), helped=True)
     clock.tick(31 * MINUTE)
-    # The leak cleared (absent from a diagnosis), then came back: fresh again.
+    # Gone for a moment (a value hovering at its threshold) is not cleared ...
+    run(history, clock, found=diagnosis())
+    clock.tick(5 * MINUTE)
+    assert run(history, clock) is DecisionReason.DID_NOT_HELP
+    # ... gone for 10 minutes is: when it comes back, it may be tried again.
+    run(history, clock, found=diagnosis())
+    clock.tick(10 * MINUTE)
     run(history, clock, found=diagnosis())
     assert not history.blocked
     assert run(history, clock) is DecisionReason.RECOVER

@@ -186,8 +186,8 @@ async def test_policy_does_not_repeat_a_recovery_that_did_not_help(
     await wait_skipped(hass, entry, "did_not_help")
     assert device.button_presses == ["restart"]
 
-    device.set_value("heap_free", None)  # the condition clears ...
-    await push(device, coordinator)
+    device.set_value("heap_free", None)  # the condition clears for 10 minutes ...
+    await pass_time(freezer, device, coordinator, 20)
     await wait_for(
         lambda: not healer_of(hass, entry).store.history.blocked, hass=hass, what="unblocked"
     )

@@ -17,6 +17,9 @@ from .models import Diagnosis, Issue, IssueType
 
 DAY_S: Final = 86_400.0
 MAX_ATTEMPTS_KEPT: Final = 64
+# A blocked condition must stay away this long to count as cleared: a metric hovering
+# around its threshold (C11) would otherwise clear and return at every reading.
+CLEAR_AFTER_S: Final = 600.0
 # The policy tries the gentlest recovery first and escalates only when it did not help:
 # a leak that makes a device crash is cured by a restart; safe mode stops its function.
 GENTLENESS: Final[dict[IssueType, int]] = {
@@ -84,6 +87,8 @@ class PolicyHistory:
         self.attempts: deque[Attempt] = deque(maxlen=MAX_ATTEMPTS_KEPT)
         # Condition signature -> when a recovery for it did not help.
         self.blocked: dict[str, float] = {}
+        # Blocked signature -> since when diagnoses no longer show it.
+        self.clearing: dict[str, float] = {}
 
     def record_attempt(self, at: float, issue: Issue, *, automatic: bool) -> None:
         """Remember that a recovery started."""
@@ -91,17 +96,23 @@ class PolicyHistory:
 
     def record_outcome(self, at: float, issue: Issue, *, helped: bool) -> None:
         """Remember whether it helped; one that did not is not repeated for this condition."""
+        self.clearing.pop(issue.signature, None)
         if helped:
             self.blocked.pop(issue.signature, None)
         else:
             self.blocked[issue.signature] = at
 
-    def observe(self, diagnosis: Diagnosis) -> None:
-        """Unblock conditions that cleared: a new occurrence may be recovered again."""
+    def observe(self, diagnosis: Diagnosis, now: float) -> None:
+        """Unblock conditions that stayed away CLEAR_AFTER_S: a new occurrence may be tried."""
         present = {issue.signature for issue in diagnosis.issues}
         for signature in list(self.blocked):
-            if signature not in present:
+            if signature in present:
+                self.clearing.pop(signature, None)
+                continue
+            since = self.clearing.setdefault(signature, now)
+            if now - since >= CLEAR_AFTER_S:
                 del self.blocked[signature]
+                del self.clearing[signature]
 
     def last_attempt_at(self) -> float | None:
         """Return when the latest attempt started."""
@@ -116,6 +127,7 @@ class PolicyHistory:
         return {
             "attempts": [[a.at, a.signature, a.automatic] for a in self.attempts],
             "blocked": dict(self.blocked),
+            "clearing": dict(self.clearing),
         }
 
     @classmethod
@@ -128,6 +140,7 @@ class PolicyHistory:
             for at, signature, automatic in data["attempts"]:
                 history.attempts.append(Attempt(float(at), str(signature), bool(automatic)))
             history.blocked = {str(k): float(v) for k, v in data["blocked"].items()}
+            history.clearing = {str(k): float(v) for k, v in data.get("clearing", {}).items()}
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ValueError(f"bad policy history: {err}") from err
         return history
