@@ -8,9 +8,9 @@ from typing import Final
 
 from homeassistant.const import CONF_HOST, CONF_PORT
 
+from .const import CONF_OTA_PASSWORD, CONF_OTA_PORT, DEFAULT_OTA_PORT
 from .healer import DeviceHealer
 from .healing.config_checks import (
-    OTA_PORT,
     ConfigType,
     Fix,
     RepairItem,
@@ -51,7 +51,14 @@ async def async_repair_config(healer: DeviceHealer, config_type: ConfigType) -> 
         case ConfigType.SENSORS:
             items = check_sensors(facts)
         case ConfigType.OTA:
-            items = check_ota(await port_open(host, OTA_PORT), host)
+            options = healer.entry.options
+            ota_port = int(options.get(CONF_OTA_PORT, DEFAULT_OTA_PORT))
+            items = check_ota(
+                await port_open(host, ota_port),
+                host,
+                ota_port,
+                password_set=bool(options.get(CONF_OTA_PASSWORD)),
+            )
     return [await _apply(healer, item) for item in items]
 
 

@@ -121,9 +121,13 @@ def test_config_checks() -> None:
     sensors = {i.item: i.status for i in check_sensors(FACTS)}
     assert sensors["uptime"] is RepairStatus.OK
     assert sensors["loop_time"] is RepairStatus.NEEDS_USER
-    port, password = check_ota(False, "10.0.0.5")
+    port, password = check_ota(False, "10.0.0.5", 3232, password_set=False)
     assert port.status is RepairStatus.NEEDS_USER
-    assert password.status is RepairStatus.UNAVAILABLE
+    assert password.status is RepairStatus.NEEDS_USER
+    port, password = check_ota(True, "10.0.0.5", 3232, password_set=True)
+    assert port.status is RepairStatus.OK
+    assert password.status is RepairStatus.OK
+    assert "secret" not in password.action
 
 
 def test_version_tracking_tells_an_upgrade_from_a_rollback() -> None:

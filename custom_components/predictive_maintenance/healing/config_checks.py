@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any
 
 from custom_components.predictive_maintenance.analytics.limits import LIMITS
 
@@ -36,9 +36,6 @@ class Fix(StrEnum):
 
     RECONNECT = "reconnect"
     REAUTH = "reauth"
-
-
-OTA_PORT: Final = 3232
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,26 +163,27 @@ def check_sensors(facts: DeviceFacts) -> list[RepairItem]:
     return items
 
 
-def check_ota(ota_reachable: bool | None, host: str) -> list[RepairItem]:
-    """What can be checked of OTA before the firmware feature stores OTA settings."""
+def check_ota(
+    ota_reachable: bool | None, host: str, port: int, *, password_set: bool
+) -> list[RepairItem]:
+    """Whether the OTA port answers and an OTA password is stored (never its value)."""
     if ota_reachable is None:
         port_item = RepairItem("ota_port", "not checked", RepairStatus.UNAVAILABLE)
     elif ota_reachable:
-        port_item = RepairItem(
-            "ota_port", f"{host}:{OTA_PORT} accepts connections", RepairStatus.OK
-        )
+        port_item = RepairItem("ota_port", f"{host}:{port} accepts connections", RepairStatus.OK)
     else:
         port_item = RepairItem(
             "ota_port",
-            f"{host}:{OTA_PORT} does not accept connections: add `ota: - platform: esphome` "
-            "to the device's YAML",
+            f"{host}:{port} does not accept connections: add `ota: - platform: esphome` "
+            "to the device's YAML, or set the OTA port in the options",
             RepairStatus.NEEDS_USER,
         )
-    return [
-        port_item,
-        RepairItem(
+    if password_set:
+        password_item = RepairItem("ota_password", "an OTA password is stored", RepairStatus.OK)
+    else:
+        password_item = RepairItem(
             "ota_password",
-            "OTA settings are not stored yet; they come with the firmware update feature",
-            RepairStatus.UNAVAILABLE,
-        ),
-    ]
+            "no OTA password is stored: if the YAML sets `ota: password:`, enter it in the options",
+            RepairStatus.NEEDS_USER,
+        )
+    return [port_item, password_item]
