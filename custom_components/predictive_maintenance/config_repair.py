@@ -9,6 +9,7 @@ from typing import Final
 from homeassistant.const import CONF_HOST, CONF_PORT
 
 from .const import CONF_OTA_PASSWORD, CONF_OTA_PORT, DEFAULT_OTA_PORT
+from .device.link import ConnectFailure
 from .healer import DeviceHealer
 from .healing.config_checks import (
     ConfigType,
@@ -73,8 +74,11 @@ async def _apply(healer: DeviceHealer, item: RepairItem) -> RepairItem:
                 return item.resolved(RepairStatus.FIXED, f"{item.action}: {action.details}")
             return item.resolved(RepairStatus.FAILED, f"{item.action}: {action.details}")
         case Fix.REAUTH:
-            healer.entry.async_start_reauth(healer.hass)
+            coordinator = healer.coordinator
+            coordinator.raise_key_issue(
+                coordinator.data.connect_failure or ConnectFailure.INVALID_KEY
+            )
             return item.resolved(
                 RepairStatus.NEEDS_USER,
-                f"{item.action}: asked for the new key (Settings → Devices & services)",
+                f"{item.action}: enter the new key in its repair (Settings → System → Repairs)",
             )

@@ -317,9 +317,17 @@ class DeviceCoordinator(DataUpdateCoordinator[DeviceSnapshot]):
                 self._key_failures,
                 failure,
             )
-        # A repair with a fix flow, not a reauth flow: HA adds its own repair for every
-        # reauth, and two repairs for one fault is what C05 asks to avoid. Raised again on
-        # every failure so that it follows the device (new key <-> encryption removed).
+        # Raised again on every failure so that it follows the device (new key <->
+        # encryption removed).
+        self.raise_key_issue(failure)
+
+    @callback
+    def raise_key_issue(self, failure: ConnectFailure) -> None:
+        """Raise the repair issue whose fix flow asks for the key.
+
+        A repair with a fix flow, not a reauth flow: HA adds its own repair for every
+        reauth, and two repairs for one fault is what C05 asks to avoid.
+        """
         self.issues.raise_issue(
             RepairIssue.ENCRYPTION_REMOVED
             if failure is ConnectFailure.PLAINTEXT_ONLY

@@ -196,6 +196,43 @@ async def test_key_change_raises_one_issue_and_fix_flow_takes_the_new_key(
     assert _issues(hass, entry) == set()
 
 
+async def test_repair_config_points_a_refused_key_to_its_repair_issue(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """repair_config api on a refused key sends the user to the key repair, never to reauth."""
+    device = await sim_device(mac=MAC, noise_psk=KEY)
+    entry = await setup_entry(device, noise_psk=KEY)
+    coordinator = _coordinator(entry)
+    await wait_for(lambda: _online(hass), what="online")
+    device.set_noise_psk(NEW_KEY)
+    await device.restart(wait=True)
+    await wait_for(
+        lambda: coordinator.data.connect_failure is ConnectFailure.INVALID_KEY,
+        hass=hass,
+        fire_timers=True,
+        what="refused key published",
+    )
+
+    device_entry = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, dr.format_mac(MAC))})
+    assert device_entry is not None
+    response = await hass.services.async_call(
+        DOMAIN,
+        "repair_config",
+        {"device_id": device_entry.id, "config_type": "api"},
+        blocking=True,
+        return_response=True,
+    )
+    assert isinstance(response, dict)
+    items = {item["item"]: item for item in response["repairs"]}
+    assert items["key"]["status"] == "needs_user"
+    assert "Repairs" in items["key"]["action"]
+    await hass.async_block_till_done()
+    assert _issues(hass, entry) == {"invalid_key"}
+    assert _reauth_flows(hass) == []
+    assert KEY not in str(response)
+    assert NEW_KEY not in str(response)
+
+
 async def test_key_issue_clears_when_the_old_key_works_again(
     hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
 ) -> None:
