@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -90,7 +91,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--base-port", type=int, default=16053, help="first simulator port")
     parser.add_argument("--devices", type=int, default=7, help="number of simulated devices")
     parser.add_argument("--time-scale", type=float, default=None, help="simulated s per real s")
-    parser.add_argument("--encrypt", action="store_true", help="Noise-encrypted API keys")
+    parser.add_argument(
+        "--plaintext",
+        dest="encrypt",
+        action="store_false",
+        help="devices without API encryption (default: a Noise key per device)",
+    )
+    parser.add_argument("--encrypt", dest="encrypt", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--self-heal",
@@ -101,6 +108,22 @@ def parse_args() -> argparse.Namespace:
     if args.headless and args.minutes is None:
         args.minutes = 3.0
     return args
+
+
+def reset_if_mode_changed(encrypt: bool) -> None:
+    """Start a fresh config dir when switching between encrypted and plaintext devices.
+
+    Entries keep the key they were added with, so a switch would leave every device
+    refusing its stored settings.
+    """
+    mode = "encrypted" if encrypt else "plaintext"
+    marker = DEMO_DIR / "mode"
+    # Config dirs from before the marker existed were made by the plaintext-only demo.
+    previous = marker.read_text(encoding="utf-8").strip() if marker.exists() else "plaintext"
+    if previous is not None and previous != mode and CONFIG_DIR.exists():
+        print(f"demo devices are now {mode}: starting a fresh {CONFIG_DIR.name}/", flush=True)
+        shutil.rmtree(CONFIG_DIR)
+    marker.write_text(mode, encoding="utf-8")
 
 
 def prepare_config_dir(http_port: int) -> None:
@@ -459,14 +482,18 @@ async def fleet_table(client: HomeAssistantClient) -> str:
     )
     lines = [time.strftime("%H:%M:%S"), header, "-" * len(header)]
     for name in sorted(rows):
-        row = rows[name]
-        online = "no" if row.get("health_score") in {"unavailable", None} else "yes"
+        # An unavailable or unknown state would not fit its column; "online" says why.
+        row = {
+            key: "-" if value in {"unavailable", "unknown"} else value
+            for key, value in rows[name].items()
+        }
+        online = "no" if row.get("health_score") in {"-", None} else "yes"
         lines.append(
             f"{name:<22}{online:<8}{row.get('health_score', '-'):>8}  "
             f"{row.get('risk_level', '-'):<10}{row.get('anomaly_count', '-'):>10}"
             f"{row.get('failure_probability', '-'):>11}  {row.get('recovery', '-'):<20}"
         )
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def recovery_line(data: dict[str, Any]) -> str:
@@ -503,6 +530,7 @@ def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
 async def run(args: argparse.Namespace) -> int:
     """Start everything, wire it together, show the fleet, stop cleanly."""
     DEMO_DIR.mkdir(exist_ok=True)
+    reset_if_mode_changed(args.encrypt)
     prepare_config_dir(args.port)
     simulator, endpoints = start_simulator(args)
     hass = start_hass()

@@ -397,9 +397,19 @@ def test_hacs_repository_layout() -> None:
     folders = [path for path in (ROOT / "custom_components").iterdir() if path.is_dir()]
     folders = [path for path in folders if not path.name.startswith(("_", "."))]
     assert [path.name for path in folders] == [DOMAIN]
-    if _json("hacs.json").get("render_readme") and not (ROOT / "README.md").is_file():
-        # The lead writes README.md from docs/; until then this is a known gap, not a pass.
-        pytest.xfail("hacs.json renders README.md, which does not exist yet")
+    if _json("hacs.json").get("render_readme"):
+        assert (ROOT / "README.md").is_file()
+
+
+def test_readme_documents_every_service() -> None:
+    """Each action in services.yaml has its own section in the README, with an example call."""
+    services = yaml.safe_load(
+        (ROOT / "custom_components" / DOMAIN / "services.yaml").read_text(encoding="utf-8")
+    )
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for service in services:
+        assert f"`{DOMAIN}.{service}`" in readme, service
+        assert f"action: {DOMAIN}.{service}" in readme, service
 
 
 # ---------------------------------------------------------------- strings files

@@ -772,7 +772,7 @@ async def test_reauth_started_by_runtime(
     """End to end: the key changes, monitoring raises its repair, reauth still restores it.
 
     Monitoring raises a repair issue with its own fix flow instead of starting reauth (see
-    docs/repairs.md); the reauth steps keep working when a reauth is started.
+    README, "Repairs"); the reauth steps keep working when a reauth is started.
     """
     entry = await setup_entry(encrypted_device, noise_psk=KEY)
     # Fully connected first: a reboot in the middle of the runtime's handshake is another test.
