@@ -6,15 +6,14 @@ from enum import StrEnum
 from typing import Any, Final
 
 import voluptuous as vol
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers import device_registry as dr
 
 from .config_repair import async_repair_config
 from .const import DOMAIN
+from .device_lookup import coordinator_for_device
 from .healer import DeviceHealer, RecoveryBusyError
 from .healing import IssueType, plan_for
 from .healing.config_checks import ConfigType
@@ -39,34 +38,16 @@ VALIDATE_SCHEMA = vol.Schema(_DEVICE)
 
 
 def _healer_for(hass: HomeAssistant, call: ServiceCall) -> DeviceHealer:
-    device_id: str = call.data[ATTR_DEVICE_ID]
-    device = dr.async_get(hass).async_get(device_id)
-    if device is None:
+    coordinator = coordinator_for_device(hass, call.data[ATTR_DEVICE_ID])
+    entry = coordinator.config_entry
+    healer = None if entry is None else healing_runtime(hass).healers.get(entry.entry_id)
+    if healer is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="unknown_device",
-            translation_placeholders={"device_id": device_id},
+            translation_key="device_not_loaded",
+            translation_placeholders={"name": coordinator.name},
         )
-    name = device.name_by_user or device.name or device_id
-    if not any(domain == DOMAIN for domain, _ in device.identifiers):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="not_our_device",
-            translation_placeholders={"name": name},
-        )
-    runtime = healing_runtime(hass)
-    for entry_id in device.config_entries:
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.domain != DOMAIN:
-            continue
-        healer = runtime.healers.get(entry_id)
-        if entry.state is ConfigEntryState.LOADED and healer is not None:
-            return healer
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="device_not_loaded",
-        translation_placeholders={"name": name},
-    )
+    return healer
 
 
 def _choice[E: StrEnum](enum: type[E], value: str, key: str, placeholder: str) -> E:
