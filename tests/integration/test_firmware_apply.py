@@ -364,3 +364,26 @@ async def test_device_side_rollback_detected_later(
     assert not ir.async_get(hass).async_get_issue(
         DOMAIN, rollback_issue_id(coordinator.config_entry.entry_id)
     )
+
+
+async def test_version_changed_outside_home_assistant_becomes_expected(
+    hass: HomeAssistant, sim_device: SimDeviceFactory, setup_entry: EntryFactory
+) -> None:
+    """A device re-flashed from elsewhere: audited, and validate does not report a mismatch."""
+    device, coordinator, device_id = await _setup(
+        hass, sim_device, setup_entry, mac="02:00:00:00:11:09"
+    )
+    device.set_firmware(project_version="1.0.7")
+    await device.restart(wait=True)
+    await wait_online(coordinator, "1.0.7")
+    await push_and_wait(device, coordinator)
+    manager = hass.data["predictive_maintenance_firmware"]
+    audit = manager.store.audit_for(coordinator.mac)
+    changes = [entry for entry in audit if entry["action"] == "external_change"]
+    assert [(c["from_version"], c["to_version"]) for c in changes] == [("1.0.0", "1.0.7")]
+    checked = await hass.services.async_call(
+        DOMAIN, "validate", {ATTR_DEVICE_ID: device_id}, blocking=True, return_response=True
+    )
+    assert checked is not None
+    firmware = next(c for c in checked["checks"] if c["check"] == "firmware_as_expected")
+    assert firmware["status"] != "failed", firmware

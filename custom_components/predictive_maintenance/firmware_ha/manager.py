@@ -399,6 +399,26 @@ class FirmwareManager:
                 self._async_report_later(coordinator, target, seen, version), eager_start=False
             )
             return
+        if (
+            seen is not None
+            and not self.is_busy(target.entry_id)
+            and state.rolled_back_from is None
+        ):
+            # Flashed from elsewhere (ESPHome dashboard, USB): that is now what should run,
+            # or validate would report a mismatch for ever.
+            state.expected_version = version
+            self.store.add_audit(
+                {
+                    "mac": target.mac,
+                    "device": target.name,
+                    "action": "external_change",
+                    "trigger": "device",
+                    "from_version": seen,
+                    "to_version": version,
+                    "result": "detected",
+                    "reason": "the version changed outside Home Assistant",
+                }
+            )
         self.hass.async_create_task(self.store.async_save(), eager_start=False)
 
     async def _async_report_later(
