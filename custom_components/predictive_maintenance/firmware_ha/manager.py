@@ -27,7 +27,7 @@ from .backups import BackupImage, ImageBackups
 from .models import FirmwareTiming, Outcome, Stage, StageName, StageStatus, UpdateResult
 from .resolve import Candidate, async_path_image, async_release_image, pick_release
 from .sources import CatalogueSources
-from .store import FirmwareStore
+from .store import DeviceFirmwareState, FirmwareStore
 from .target import FirmwareTarget, running_version, target_of
 from .updater import ChangeRunner, OTAPasswordError
 from .validation import RESET_REASON_WAIT
@@ -399,27 +399,37 @@ class FirmwareManager:
                 self._async_report_later(coordinator, target, seen, version), eager_start=False
             )
             return
-        if (
-            seen is not None
-            and not self.is_busy(target.entry_id)
-            and state.rolled_back_from is None
-        ):
-            # Flashed from elsewhere (ESPHome dashboard, USB): that is now what should run,
-            # or validate would report a mismatch for ever.
-            state.expected_version = version
-            self.store.add_audit(
-                {
-                    "mac": target.mac,
-                    "device": target.name,
-                    "action": "external_change",
-                    "trigger": "device",
-                    "from_version": seen,
-                    "to_version": version,
-                    "result": "detected",
-                    "reason": "the version changed outside Home Assistant",
-                }
-            )
+        if seen is not None and not self.is_busy(target.entry_id):
+            self._record_external_change(target, state, seen, version)
         self.hass.async_create_task(self.store.async_save(), eager_start=False)
+
+    def _record_external_change(
+        self, target: FirmwareTarget, state: DeviceFirmwareState, seen: str, version: str
+    ) -> None:
+        """Audit a version change we did not make; an upgrade becomes what should run.
+
+        Flashed from elsewhere (ESPHome dashboard, USB): without this, validate would
+        report a mismatch for ever. A step back stays a mismatch, as self-healing reads
+        it as a rollback (C02).
+        """
+        try:
+            upgrade = is_newer(version, seen)
+        except ValueError:
+            upgrade = True
+        if upgrade and state.rolled_back_from is None:
+            state.expected_version = version
+        self.store.add_audit(
+            {
+                "mac": target.mac,
+                "device": target.name,
+                "action": "external_change",
+                "trigger": "device",
+                "from_version": seen,
+                "to_version": version,
+                "result": "detected",
+                "reason": "the version changed outside Home Assistant",
+            }
+        )
 
     async def _async_report_later(
         self, coordinator: DeviceCoordinator, target: FirmwareTarget, seen: str, version: str
