@@ -16,6 +16,7 @@ from .config import DetectorConfig
 from .detector import (
     CLIP_AFTER,
     DAY_S,
+    FLOAT_FIELDS,
     MAD_TO_SIGMA,
     R_CAP,
     SEASON_BINS,
@@ -32,21 +33,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-_FLOATS = (
-    "level",
-    "plain",
-    "dev",
-    "dev_plain",
-    "fast",
-    "shift_dev",
-    "quantum",
-    "prev",
-    "peak",
-    "t_first",
-    "t_last",
-    "alarms",
-    "extreme",
-)
+# The fleet keeps one array per scalar field of the per-stream state, in the same order.
+_FLOATS = FLOAT_FIELDS
 _INTS = ("n", "run", "quiet", "cooldown")
 _BOOLS = ("integral", "in_event")
 _PROFILES = {"season": SEASON_BINS, "bin_dev": SEASON_BINS, "slot_peak": SEASON_SLOTS}
