@@ -99,3 +99,41 @@ def test_fleet_ranks_events_like_the_per_sample_path_without_overflow() -> None:
                 assert step.event == bool(out.event[k])
     for k, det in enumerate(singles):
         assert fleet.stream(k).to_dict() == det.to_dict()
+
+
+def test_a_spike_after_a_build_up_ranks_higher_than_the_same_spike_from_quiet() -> None:
+    quiet = _noise(7, 1_500)
+    built = list(quiet)
+    for i in range(1_190, 1_200):  # ten samples just under the threshold lead up to it
+        built[i] += 2.5
+    quiet[1_200] += 9.0
+    built[1_200] += 9.0
+    q_det, q_events = _run(quiet)
+    b_det, b_events = _run(built)
+    assert b_det.s_recent > q_det.s_recent
+    assert dict(b_events)[1_200] > dict(q_events)[1_200]
+
+
+def test_a_stream_whose_raw_score_runs_high_ranks_the_same_spike_lower() -> None:
+    det, _ = _run(_noise(8, 1_200))
+    calm = det._event_score(2.0, det.extreme, shifted=False, excess=0.3)
+    usual = det._event_score(2.0, det.extreme, shifted=False, excess=-0.3)
+    capped = det._event_score(2.0, det.extreme, shifted=False, excess=50.0)
+    assert usual < det._event_score(2.0, det.extreme, shifted=False) < calm < capped
+    assert all(0.5 <= s < 1.0 for s in (calm, usual, capped))
+
+
+def test_state_saved_before_the_score_means_still_loads() -> None:
+    det, _ = _run(_noise(9, 500))
+    old = json.loads(json.dumps(det.to_dict()))
+    del old["s_recent"], old["s_usual"]
+    restored = StreamDetector.from_dict(old, DetectorConfig())
+    assert restored.s_recent == 0.0
+    assert restored.s_usual == 0.0
+    step = restored.update(80.0, 60.0 * 500)
+    assert step.event
+    assert 0.5 <= step.score < 1.0
+    bad = det.to_dict()
+    bad["s_usual"] = 1.0
+    with pytest.raises(ValueError, match="out of range"):
+        StreamDetector.from_dict(bad)

@@ -39,6 +39,13 @@ class DetectorConfig:
     extreme_decay: memory (per sample) of the largest deviation from the expected value;
         an event is ranked up to 2**0.25 higher when it is larger than that, lower when
         smaller.
+    recent_alpha / usual_alpha / excess_gain: short and long EW means of the stream's
+        compressed raw score (r^2 / (r^2 + 1), r = z / z_threshold before the bar); at an
+        event, the short mean's excess over the long one, e = (recent - usual) /
+        (1 - usual) clamped to -1..1, multiplies the score by (1 + excess_gain * e)^2.
+        Like the anomaly likelihood of HTM, this ranks an event by how unusual the
+        stream's recent behaviour is for that stream: an excursion that follows a build-up
+        ranks up, one in a stream whose raw score is usually high ranks down.
     point_weight: the score of an event raised by one sample alone (the point test) is
         multiplied by this; an event the short mean confirms (a shift) keeps its score.
     """
@@ -62,9 +69,12 @@ class DetectorConfig:
     slot_peak_ratio: float = 1.3
     abs_floor: float = 1e-9
     alarm_decay: float = 0.9995
-    alarm_discount: float = 0.2
+    alarm_discount: float = 0.1
     extreme_decay: float = 0.9998
     point_weight: float = 0.8
+    recent_alpha: float = 0.4
+    usual_alpha: float = 0.001
+    excess_gain: float = 0.5
 
     def __post_init__(self) -> None:
         if self.warmup_samples < 1:

@@ -12,7 +12,10 @@ long-run noise), which catches level shifts smaller than the point threshold. Th
 rises with the stream's own recent extremes, overall and per hour of day. An excursion
 yields one event; after ``relearn_after`` consecutive out-of-band samples on one side the
 baseline adopts the short mean, so a sustained shift is reported once and then becomes
-normal.
+normal. Events are ranked (their score) by ratio, size against recent extremes, recent
+event count, and how far the stream's raw score has lately run above its own long-run
+mean (short and long EW means of r^2 / (r^2 + 1), in the spirit of HTM's anomaly
+likelihood).
 
 The state update uses only + - * / abs min max (and the bin index of the timestamp), so
 the numpy fleet path (fleet.py) reproduces this one bit for bit.
@@ -59,9 +62,11 @@ STATE_FIELDS = (
     "t_last",
     "alarms",
     "extreme",
+    "s_recent",
+    "s_usual",
 )
 # Fields added after the first release: states saved before them load with 0.0.
-LATER_FIELDS = ("alarms", "extreme")
+LATER_FIELDS = ("alarms", "extreme", "s_recent", "s_usual")
 # Profiles are stored as base64 of little-endian float64: exact, and a third of the size
 # of a JSON list of floats.
 ARRAY_FIELDS = {"season": SEASON_BINS, "bin_dev": SEASON_BINS, "slot_peak": SEASON_SLOTS}
@@ -80,6 +85,8 @@ FLOAT_FIELDS = (
     "t_last",
     "alarms",
     "extreme",
+    "s_recent",
+    "s_usual",
 )
 
 
@@ -143,6 +150,8 @@ class StreamDetector:
         "quantum",
         "quiet",
         "run",
+        "s_recent",
+        "s_usual",
         "season",
         "shift_dev",
         "slot_peak",
@@ -174,6 +183,9 @@ class StreamDetector:
         self.slot_peak = [0.0] * SEASON_SLOTS
         self.alarms = 0.0  # recent events, each decaying by alarm_decay per sample
         self.extreme = 0.0  # largest recent |deviation|, decaying by extreme_decay
+        # Short and long EW means of the compressed raw score r^2 / (r^2 + 1), r = z / thr.
+        self.s_recent = 0.0
+        self.s_usual = 0.0
 
     @property
     def samples(self) -> int:
@@ -200,16 +212,21 @@ class StreamDetector:
             return 0.0
         return self.season[int((t % DAY_S) // SEASON_S)]
 
-    def _event_score(self, ratio: float, size: float, shifted: bool) -> float:
+    def _event_score(self, ratio: float, size: float, shifted: bool, excess: float = 0.0) -> float:
         """Score (0.5..1) of an event sample: its ratio, ranked by how credible it is.
 
         Heavy-tailed streams raise many marginal events; what separates the real ones is
-        that they are rare for the stream, larger than its recent extremes, and confirmed
-        by the short mean rather than carried by one sample.
+        that they are rare for the stream, larger than its recent extremes, confirmed
+        by the short mean rather than carried by one sample, and that the stream's raw
+        score has lately run above its own long-run mean (``excess``, in -1..1: the short
+        mean's excess over the long mean, in units of the room the long mean leaves
+        below 1, so a stream whose score is usually high gains little).
         """
         c = self.config
         big = min(2.0, size / self.extreme) if self.extreme > 0.0 else 2.0
+        lift = 1.0 + c.excess_gain * min(max(excess, -1.0), 1.0)
         r = ratio / (1.0 + c.alarm_discount * self.alarms) * math.sqrt(math.sqrt(big))
+        r *= lift * lift
         if not shifted:
             r *= c.point_weight
         r = min(r, R_CAP)
@@ -251,6 +268,9 @@ class StreamDetector:
         score = ratio * ratio / (ratio * ratio + 1.0) if judged else 0.0
         toward = resid if z_point >= z_shift else fast - base
         anomalous = judged and z >= thr
+        r_raw = min(z_raw / thr, R_CAP)
+        s_raw = r_raw * r_raw / (r_raw * r_raw + 1.0)
+        s_recent = self.s_recent + c.recent_alpha * (s_raw - self.s_recent)
 
         if self.in_event:
             if z < c.clear_ratio * thr:
@@ -265,11 +285,15 @@ class StreamDetector:
             self.in_event = True
             self.quiet = 0
             self.cooldown = c.suppress_samples
-            score = self._event_score(ratio, abs(resid), z_shift > z_point)
+            room = max(1.0 - self.s_usual, 1e-9)
+            excess = (s_recent - self.s_usual) / room
+            score = self._event_score(ratio, abs(resid), z_shift > z_point, excess)
             self.alarms += 1.0
         elif self.cooldown > 0:
             self.cooldown -= 1
         self.alarms *= c.alarm_decay
+        self.s_recent = s_recent
+        self.s_usual += max(c.usual_alpha, 1.0 / n) * (s_raw - self.s_usual)
         if n >= CLIP_AFTER:
             self.extreme = max(abs(resid), c.extreme_decay * self.extreme)
             self.peak = max(min(z_raw, Z_CAP), c.peak_decay * self.peak)
@@ -364,7 +388,8 @@ class StreamDetector:
         except KeyError as err:
             raise ValueError(f"detector state lacks {err}") from err
         spreads = (det.dev, det.dev_plain, det.shift_dev, det.quantum, det.alarms, det.extreme)
-        if min(det.n, *spreads) < 0:
+        means = (det.s_recent, det.s_usual)
+        if min(det.n, *spreads) < 0 or not all(0.0 <= m < 1.0 for m in means):
             raise ValueError("detector state out of range")
         return det
 

@@ -76,6 +76,8 @@ class FleetDetector:
         self.t_last: FloatArray = np.zeros(size)
         self.alarms: FloatArray = np.zeros(size)
         self.extreme: FloatArray = np.zeros(size)
+        self.s_recent: FloatArray = np.zeros(size)
+        self.s_usual: FloatArray = np.zeros(size)
         self.integral: BoolArray = np.ones(size, dtype=np.bool_)
         self.in_event: BoolArray = np.zeros(size, dtype=np.bool_)
         self.season: FloatArray = np.zeros((size, SEASON_BINS))
@@ -152,6 +154,9 @@ class FleetDetector:
         score = np.where(judged, ratio * ratio / (ratio * ratio + 1.0), 0.0)
         toward = np.where(z_point >= z_shift, resid, gap)
         anomalous = judged & (z >= thr)
+        r_raw = np.minimum(z_raw / thr, R_CAP)
+        s_raw = r_raw * r_raw / (r_raw * r_raw + 1.0)
+        s_recent = self.s_recent + c.recent_alpha * (s_raw - self.s_recent)
 
         was_in = self.in_event
         below = z < c.clear_ratio * thr
@@ -172,10 +177,16 @@ class FleetDetector:
         big = np.minimum(
             2.0, np.divide(size_dev, self.extreme, out=np.full(self.size, 2.0), where=below)
         )
+        room = np.maximum(1.0 - self.s_usual, 1e-9)
+        excess = (s_recent - self.s_usual) / room
+        lift = 1.0 + c.excess_gain * np.minimum(np.maximum(excess, -1.0), 1.0)
         r_ev = ratio / (1.0 + c.alarm_discount * self.alarms) * np.sqrt(np.sqrt(big))
+        r_ev = r_ev * (lift * lift)
         r_ev = np.minimum(np.where(z_shift > z_point, r_ev, r_ev * c.point_weight), R_CAP)
         score = np.where(event, 0.5 + 0.5 * (r_ev * r_ev / (r_ev * r_ev + 1.0)), score)
         alarms = (self.alarms + np.where(event, 1.0, 0.0)) * c.alarm_decay
+        usual_rate = np.maximum(c.usual_alpha, 1.0 / np.maximum(n, 1))
+        s_usual = self.s_usual + usual_rate * (s_raw - self.s_usual)
         extreme = np.where(
             clipping, np.maximum(size_dev, c.extreme_decay * self.extreme), self.extreme
         )
@@ -254,6 +265,8 @@ class FleetDetector:
             peak = np.where(keep, peak, self.peak)
             alarms = np.where(keep, alarms, self.alarms)
             extreme = np.where(keep, extreme, self.extreme)
+            s_recent = np.where(keep, s_recent, self.s_recent)
+            s_usual = np.where(keep, s_usual, self.s_usual)
             profile_new = np.where(keep, profile_new, profile)
             bin_dev_new = np.where(keep, bin_dev_new, bin_dev)
             slot_peak_new = np.where(keep, slot_peak_new, slot_peak)
@@ -270,6 +283,7 @@ class FleetDetector:
         self.run, self.in_event, self.quiet, self.cooldown = run, in_event, quiet, cooldown
         self.peak, self.t_last = peak, t_last
         self.alarms, self.extreme = alarms, extreme
+        self.s_recent, self.s_usual = s_recent, s_usual
         self.season[rows, bin_] = profile_new
         self.bin_dev[rows, bin_] = bin_dev_new
         self.slot_peak[rows, slot] = slot_peak_new
