@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from custom_components.predictive_maintenance.analytics import DetectorConfig, StreamDetector
+from custom_components.predictive_maintenance.analytics.detector import _pack
 from custom_components.predictive_maintenance.analytics.fleet import FleetDetector
 
 
@@ -126,14 +127,27 @@ def test_a_stream_whose_raw_score_runs_high_ranks_the_same_spike_lower() -> None
 def test_state_saved_before_the_score_means_still_loads() -> None:
     det, _ = _run(_noise(9, 500))
     old = json.loads(json.dumps(det.to_dict()))
-    del old["s_recent"], old["s_usual"]
+    del old["s_recent"], old["slot_usual"]
     restored = StreamDetector.from_dict(old, DetectorConfig())
     assert restored.s_recent == 0.0
-    assert restored.s_usual == 0.0
+    assert restored.slot_usual == [0.0] * 24
     step = restored.update(80.0, 60.0 * 500)
     assert step.event
     assert 0.5 <= step.score < 1.0
+    # A state saved with one stream-wide long mean seeds every hour with it.
+    old["s_usual"] = 0.25
+    assert StreamDetector.from_dict(old).slot_usual == [0.25] * 24
     bad = det.to_dict()
-    bad["s_usual"] = 1.0
+    bad["slot_usual"] = _pack([0.1] * 23 + [1.0], 24)
     with pytest.raises(ValueError, match="out of range"):
         StreamDetector.from_dict(bad)
+
+
+def test_the_long_mean_of_the_raw_score_is_kept_per_hour_of_day() -> None:
+    # Hourly samples: at 03:00 the stream is three times as noisy as at other hours, so
+    # the long mean of its raw score is high at 03:00 only.
+    det = StreamDetector()
+    rng = np.random.default_rng(11)
+    for i in range(24 * 60):
+        det.update(50.0 + rng.normal(0.0, 3.0 if i % 24 == 3 else 1.0), 3_600.0 * i)
+    assert det.slot_usual[3] > 1.5 * max(det.slot_usual[k] for k in range(24) if k != 3)

@@ -40,12 +40,15 @@ class DetectorConfig:
         an event is ranked up to 2**0.25 higher when it is larger than that, lower when
         smaller.
     recent_alpha / usual_alpha / excess_gain: short and long EW means of the stream's
-        compressed raw score (r^2 / (r^2 + 1), r = z / z_threshold before the bar); at an
-        event, the short mean's excess over the long one, e = (recent - usual) /
-        (1 - usual) clamped to -1..1, multiplies the score by (1 + excess_gain * e)^2.
-        Like the anomaly likelihood of HTM, this ranks an event by how unusual the
-        stream's recent behaviour is for that stream: an excursion that follows a build-up
-        ranks up, one in a stream whose raw score is usually high ranks down.
+        compressed raw score (r^2 / (r^2 + 1), r = z / z_threshold before the bar); the
+        long one is kept per hour of the day (rate 24 * usual_alpha per sample of that
+        hour: the same memory in time as one stream-wide mean; stream-wide at usual_alpha
+        without timestamps). At an event, the short mean's excess over the hour's long
+        one, e = (recent - usual) / (1 - usual) clamped to -1..1, multiplies the score by
+        (1 + excess_gain * e)^2. Like the anomaly likelihood of HTM, this ranks an event by
+        how unusual the stream's recent behaviour is for that stream at that hour: an
+        excursion that follows a build-up ranks up, one at an hour when the stream's raw
+        score is usually high ranks down.
     point_weight: the score of an event raised by one sample alone (the point test) is
         multiplied by this; an event the short mean confirms (a shift) keeps its score.
     """

@@ -14,8 +14,9 @@ yields one event; after ``relearn_after`` consecutive out-of-band samples on one
 baseline adopts the short mean, so a sustained shift is reported once and then becomes
 normal. Events are ranked (their score) by ratio, size against recent extremes, recent
 event count, and how far the stream's raw score has lately run above its own long-run
-mean (short and long EW means of r^2 / (r^2 + 1), in the spirit of HTM's anomaly
-likelihood).
+mean at that hour of the day (a short EW mean of r^2 / (r^2 + 1) against a long one kept
+per hour, in the spirit of HTM's anomaly likelihood), so an excursion at an hour when the
+stream is routinely noisy ranks lower than the same excursion at a quiet hour.
 
 The state update uses only + - * / abs min max (and the bin index of the timestamp), so
 the numpy fleet path (fleet.py) reproduces this one bit for bit.
@@ -63,13 +64,20 @@ STATE_FIELDS = (
     "alarms",
     "extreme",
     "s_recent",
-    "s_usual",
 )
 # Fields added after the first release: states saved before them load with 0.0.
-LATER_FIELDS = ("alarms", "extreme", "s_recent", "s_usual")
+LATER_FIELDS = ("alarms", "extreme", "s_recent")
 # Profiles are stored as base64 of little-endian float64: exact, and a third of the size
 # of a JSON list of floats.
-ARRAY_FIELDS = {"season": SEASON_BINS, "bin_dev": SEASON_BINS, "slot_peak": SEASON_SLOTS}
+ARRAY_FIELDS = {
+    "season": SEASON_BINS,
+    "bin_dev": SEASON_BINS,
+    "slot_peak": SEASON_SLOTS,
+    "slot_usual": SEASON_SLOTS,
+}
+# Arrays added after the first release: a state saved before one loads it filled with the
+# scalar it replaced (slot_usual: the stream-wide s_usual), else with 0.0.
+LATER_ARRAYS = {"slot_usual": "s_usual"}
 
 FLOAT_FIELDS = (
     "level",
@@ -86,7 +94,6 @@ FLOAT_FIELDS = (
     "alarms",
     "extreme",
     "s_recent",
-    "s_usual",
 )
 
 
@@ -151,10 +158,10 @@ class StreamDetector:
         "quiet",
         "run",
         "s_recent",
-        "s_usual",
         "season",
         "shift_dev",
         "slot_peak",
+        "slot_usual",
         "t_first",
         "t_last",
     )
@@ -183,9 +190,10 @@ class StreamDetector:
         self.slot_peak = [0.0] * SEASON_SLOTS
         self.alarms = 0.0  # recent events, each decaying by alarm_decay per sample
         self.extreme = 0.0  # largest recent |deviation|, decaying by extreme_decay
-        # Short and long EW means of the compressed raw score r^2 / (r^2 + 1), r = z / thr.
+        # Short EW mean of the compressed raw score r^2 / (r^2 + 1), r = z / thr, and its
+        # long EW mean per hour of the day (slot 0 only, for a stream without timestamps).
         self.s_recent = 0.0
-        self.s_usual = 0.0
+        self.slot_usual = [0.0] * SEASON_SLOTS
 
     @property
     def samples(self) -> int:
@@ -218,9 +226,10 @@ class StreamDetector:
         Heavy-tailed streams raise many marginal events; what separates the real ones is
         that they are rare for the stream, larger than its recent extremes, confirmed
         by the short mean rather than carried by one sample, and that the stream's raw
-        score has lately run above its own long-run mean (``excess``, in -1..1: the short
-        mean's excess over the long mean, in units of the room the long mean leaves
-        below 1, so a stream whose score is usually high gains little).
+        score has lately run above its own long-run mean at this hour of the day
+        (``excess``, in -1..1: the short mean's excess over the hour's long mean, in units
+        of the room that mean leaves below 1, so a stream whose score is usually high at
+        this hour gains little).
         """
         c = self.config
         big = min(2.0, size / self.extreme) if self.extreme > 0.0 else 2.0
@@ -285,15 +294,20 @@ class StreamDetector:
             self.in_event = True
             self.quiet = 0
             self.cooldown = c.suppress_samples
-            room = max(1.0 - self.s_usual, 1e-9)
-            excess = (s_recent - self.s_usual) / room
+            room = max(1.0 - self.slot_usual[slot], 1e-9)
+            excess = (s_recent - self.slot_usual[slot]) / room
             score = self._event_score(ratio, abs(resid), z_shift > z_point, excess)
             self.alarms += 1.0
         elif self.cooldown > 0:
             self.cooldown -= 1
         self.alarms *= c.alarm_decay
         self.s_recent = s_recent
-        self.s_usual += max(c.usual_alpha, 1.0 / n) * (s_raw - self.s_usual)
+        # Per hour, the long mean keeps the memory (in time) that it would have stream-wide.
+        if t is None:
+            usual_rate = max(c.usual_alpha, 1.0 / n)
+        else:
+            usual_rate = max(SEASON_SLOTS * c.usual_alpha, min(1.0, SEASON_SLOTS / n))
+        self.slot_usual[slot] += usual_rate * (s_raw - self.slot_usual[slot])
         if n >= CLIP_AFTER:
             self.extreme = max(abs(resid), c.extreme_decay * self.extreme)
             self.peak = max(min(z_raw, Z_CAP), c.peak_decay * self.peak)
@@ -379,6 +393,10 @@ class StreamDetector:
                     continue
                 setattr(det, name, _as_float(data[name]))
             for name, size in ARRAY_FIELDS.items():
+                if name in LATER_ARRAYS and name not in data:
+                    seed = _as_float(data.get(LATER_ARRAYS[name], 0.0))
+                    setattr(det, name, [seed] * size)
+                    continue
                 setattr(det, name, _unpack(data[name], size))
             det.integral = bool(data["integral"])
             det.in_event = bool(data["in_event"])
@@ -388,7 +406,7 @@ class StreamDetector:
         except KeyError as err:
             raise ValueError(f"detector state lacks {err}") from err
         spreads = (det.dev, det.dev_plain, det.shift_dev, det.quantum, det.alarms, det.extreme)
-        means = (det.s_recent, det.s_usual)
+        means = (det.s_recent, *det.slot_usual)
         if min(det.n, *spreads) < 0 or not all(0.0 <= m < 1.0 for m in means):
             raise ValueError("detector state out of range")
         return det

@@ -37,7 +37,12 @@ BoolArray = npt.NDArray[np.bool_]
 _FLOATS = FLOAT_FIELDS
 _INTS = ("n", "run", "quiet", "cooldown")
 _BOOLS = ("integral", "in_event")
-_PROFILES = {"season": SEASON_BINS, "bin_dev": SEASON_BINS, "slot_peak": SEASON_SLOTS}
+_PROFILES = {
+    "season": SEASON_BINS,
+    "bin_dev": SEASON_BINS,
+    "slot_peak": SEASON_SLOTS,
+    "slot_usual": SEASON_SLOTS,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +82,12 @@ class FleetDetector:
         self.alarms: FloatArray = np.zeros(size)
         self.extreme: FloatArray = np.zeros(size)
         self.s_recent: FloatArray = np.zeros(size)
-        self.s_usual: FloatArray = np.zeros(size)
         self.integral: BoolArray = np.ones(size, dtype=np.bool_)
         self.in_event: BoolArray = np.zeros(size, dtype=np.bool_)
         self.season: FloatArray = np.zeros((size, SEASON_BINS))
         self.bin_dev: FloatArray = np.zeros((size, SEASON_BINS))
         self.slot_peak: FloatArray = np.zeros((size, SEASON_SLOTS))
+        self.slot_usual: FloatArray = np.zeros((size, SEASON_SLOTS))
         self._rows = np.arange(size)
 
     @property
@@ -177,16 +182,21 @@ class FleetDetector:
         big = np.minimum(
             2.0, np.divide(size_dev, self.extreme, out=np.full(self.size, 2.0), where=below)
         )
-        room = np.maximum(1.0 - self.s_usual, 1e-9)
-        excess = (s_recent - self.s_usual) / room
+        slot_usual = self.slot_usual[rows, slot]
+        room = np.maximum(1.0 - slot_usual, 1e-9)
+        excess = (s_recent - slot_usual) / room
         lift = 1.0 + c.excess_gain * np.minimum(np.maximum(excess, -1.0), 1.0)
         r_ev = ratio / (1.0 + c.alarm_discount * self.alarms) * np.sqrt(np.sqrt(big))
         r_ev = r_ev * (lift * lift)
         r_ev = np.minimum(np.where(z_shift > z_point, r_ev, r_ev * c.point_weight), R_CAP)
         score = np.where(event, 0.5 + 0.5 * (r_ev * r_ev / (r_ev * r_ev + 1.0)), score)
         alarms = (self.alarms + np.where(event, 1.0, 0.0)) * c.alarm_decay
-        usual_rate = np.maximum(c.usual_alpha, 1.0 / np.maximum(n, 1))
-        s_usual = self.s_usual + usual_rate * (s_raw - self.s_usual)
+        if has_t:
+            warm = np.minimum(1.0, SEASON_SLOTS / np.maximum(n, 1))
+            usual_rate = np.maximum(SEASON_SLOTS * c.usual_alpha, warm)
+        else:
+            usual_rate = np.maximum(c.usual_alpha, 1.0 / np.maximum(n, 1))
+        slot_usual_new = slot_usual + usual_rate * (s_raw - slot_usual)
         extreme = np.where(
             clipping, np.maximum(size_dev, c.extreme_decay * self.extreme), self.extreme
         )
@@ -266,7 +276,7 @@ class FleetDetector:
             alarms = np.where(keep, alarms, self.alarms)
             extreme = np.where(keep, extreme, self.extreme)
             s_recent = np.where(keep, s_recent, self.s_recent)
-            s_usual = np.where(keep, s_usual, self.s_usual)
+            slot_usual_new = np.where(keep, slot_usual_new, slot_usual)
             profile_new = np.where(keep, profile_new, profile)
             bin_dev_new = np.where(keep, bin_dev_new, bin_dev)
             slot_peak_new = np.where(keep, slot_peak_new, slot_peak)
@@ -283,10 +293,11 @@ class FleetDetector:
         self.run, self.in_event, self.quiet, self.cooldown = run, in_event, quiet, cooldown
         self.peak, self.t_last = peak, t_last
         self.alarms, self.extreme = alarms, extreme
-        self.s_recent, self.s_usual = s_recent, s_usual
+        self.s_recent = s_recent
         self.season[rows, bin_] = profile_new
         self.bin_dev[rows, bin_] = bin_dev_new
         self.slot_peak[rows, slot] = slot_peak_new
+        self.slot_usual[rows, slot] = slot_usual_new
         self.prev = x.copy()
         self.n = n + 1
         return FleetStep(
