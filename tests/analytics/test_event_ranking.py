@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 
 from custom_components.predictive_maintenance.analytics import DetectorConfig, StreamDetector
-from custom_components.predictive_maintenance.analytics.detector import _pack
+from custom_components.predictive_maintenance.analytics.detector import (
+    FLOAT_FIELDS,
+    _pack,
+    _unpack,
+)
 from custom_components.predictive_maintenance.analytics.fleet import FleetDetector
 
 
@@ -21,6 +25,14 @@ def _run(values: list[float]) -> tuple[StreamDetector, list[tuple[int, float]]]:
         if step.event:
             events.append((i, step.score))
     return det, events
+
+
+def _legacy(state: dict[str, object]) -> dict[str, object]:
+    """The same state in the layout of earlier releases: one JSON number per float field."""
+    old = dict(state)
+    packed = old.pop("floats")
+    old.update(zip(FLOAT_FIELDS, _unpack(packed, len(FLOAT_FIELDS)), strict=True))
+    return old
 
 
 def _noise(seed: int, n: int) -> list[float]:
@@ -65,7 +77,7 @@ def test_ranking_rule_prefers_confirmed_and_larger_than_recent_extremes() -> Non
 
 def test_state_saved_before_event_ranking_still_loads() -> None:
     det, _ = _run(_noise(4, 500))
-    old = json.loads(json.dumps(det.to_dict()))
+    old = _legacy(json.loads(json.dumps(det.to_dict())))
     del old["alarms"], old["extreme"]
     restored = StreamDetector.from_dict(old, DetectorConfig())
     assert restored.alarms == 0.0
@@ -77,10 +89,16 @@ def test_state_saved_before_event_ranking_still_loads() -> None:
 
 def test_negative_alarm_count_is_rejected() -> None:
     det, _ = _run(_noise(5, 100))
-    state = det.to_dict()
+    state = _legacy(det.to_dict())
     state["alarms"] = -1.0
     with pytest.raises(ValueError, match="out of range"):
         StreamDetector.from_dict(state)
+    packed = det.to_dict()
+    values = _unpack(packed["floats"], len(FLOAT_FIELDS))
+    values[FLOAT_FIELDS.index("alarms")] = -1.0
+    packed["floats"] = _pack(values, len(FLOAT_FIELDS))
+    with pytest.raises(ValueError, match="out of range"):
+        StreamDetector.from_dict(packed)
 
 
 def test_fleet_ranks_events_like_the_per_sample_path_without_overflow() -> None:
@@ -126,7 +144,7 @@ def test_a_stream_whose_raw_score_runs_high_ranks_the_same_spike_lower() -> None
 
 def test_state_saved_before_the_score_means_still_loads() -> None:
     det, _ = _run(_noise(9, 500))
-    old = json.loads(json.dumps(det.to_dict()))
+    old = _legacy(json.loads(json.dumps(det.to_dict())))
     del old["s_recent"], old["slot_usual"]
     restored = StreamDetector.from_dict(old, DetectorConfig())
     assert restored.s_recent == 0.0
@@ -151,3 +169,20 @@ def test_the_long_mean_of_the_raw_score_is_kept_per_hour_of_day() -> None:
     for i in range(24 * 60):
         det.update(50.0 + rng.normal(0.0, 3.0 if i % 24 == 3 else 1.0), 3_600.0 * i)
     assert det.slot_usual[3] > 1.5 * max(det.slot_usual[k] for k in range(24) if k != 3)
+
+
+def test_packed_scalars_round_trip_and_a_shorter_array_loads_later_fields_as_zero() -> None:
+    det, _ = _run(_noise(12, 600))
+    state = json.loads(json.dumps(det.to_dict()))
+    assert StreamDetector.from_dict(state).to_dict() == det.to_dict()
+    # The same state in the per-key layout of earlier releases loads to the same detector.
+    assert StreamDetector.from_dict(_legacy(state)).to_dict() == det.to_dict()
+    # A packed array written before the last field existed loads that field as 0.0.
+    values = _unpack(state["floats"], len(FLOAT_FIELDS))
+    state["floats"] = _pack(values[:-1], len(FLOAT_FIELDS) - 1)
+    restored = StreamDetector.from_dict(state)
+    assert getattr(restored, FLOAT_FIELDS[-1]) == 0.0
+    assert restored.level == det.level
+    state["floats"] = _pack([1.0] * (len(FLOAT_FIELDS) + 1), len(FLOAT_FIELDS) + 1)
+    with pytest.raises(ValueError, match="packed"):
+        StreamDetector.from_dict(state)

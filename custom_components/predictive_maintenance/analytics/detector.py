@@ -43,28 +43,8 @@ SEASON_BINS = 48
 SEASON_S = DAY_S / SEASON_BINS
 SEASON_SLOTS = 24
 SLOT_S = DAY_S / SEASON_SLOTS
-STATE_FIELDS = (
-    "n",
-    "level",
-    "plain",
-    "dev",
-    "dev_plain",
-    "fast",
-    "shift_dev",
-    "quantum",
-    "integral",
-    "prev",
-    "run",
-    "in_event",
-    "quiet",
-    "cooldown",
-    "peak",
-    "t_first",
-    "t_last",
-    "alarms",
-    "extreme",
-    "s_recent",
-)
+# Counters and flags are stored as JSON numbers and booleans.
+WHOLE_FIELDS = ("n", "integral", "run", "in_event", "quiet", "cooldown")
 # Fields added after the first release: states saved before them load with 0.0.
 LATER_FIELDS = ("alarms", "extreme", "s_recent")
 # Profiles are stored as base64 of little-endian float64: exact, and a third of the size
@@ -79,6 +59,9 @@ ARRAY_FIELDS = {
 # scalar it replaced (slot_usual: the stream-wide s_usual), else with 0.0.
 LATER_ARRAYS = {"slot_usual": "s_usual"}
 
+# The float scalars are stored together as one packed array under "floats", in this
+# order; a field added later goes at the end, and a shorter array loads it as 0.0. States
+# written before the packing keep one JSON number per field and still load.
 FLOAT_FIELDS = (
     "level",
     "plain",
@@ -375,7 +358,8 @@ class StreamDetector:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe state (the config is stored by the owner)."""
-        state: dict[str, Any] = {name: getattr(self, name) for name in STATE_FIELDS}
+        state: dict[str, Any] = {name: getattr(self, name) for name in WHOLE_FIELDS}
+        state["floats"] = _pack([getattr(self, name) for name in FLOAT_FIELDS], len(FLOAT_FIELDS))
         for name, size in ARRAY_FIELDS.items():
             state[name] = _pack(getattr(self, name), size)
         return state
@@ -388,10 +372,8 @@ class StreamDetector:
         det = cls(config)
         try:
             det.n = _as_int(data["n"])
-            for name in FLOAT_FIELDS:
-                if name in LATER_FIELDS and name not in data:
-                    continue
-                setattr(det, name, _as_float(data[name]))
+            for name, value in zip(FLOAT_FIELDS, _float_fields(data), strict=True):
+                setattr(det, name, value)
             for name, size in ARRAY_FIELDS.items():
                 if name in LATER_ARRAYS and name not in data:
                     seed = _as_float(data.get(LATER_ARRAYS[name], 0.0))
@@ -419,6 +401,23 @@ def _as_float(value: object) -> float:
     if not math.isfinite(out):
         raise ValueError("non-finite number in state")
     return out
+
+
+def _float_fields(data: dict[str, Any]) -> list[float]:
+    """The float scalars of a saved state, packed or (older states) one per key."""
+    if "floats" in data:
+        packed = data["floats"]
+        if not isinstance(packed, str):
+            raise ValueError("expected a base64 string")
+        count = len(base64.b64decode(packed.encode("ascii"), validate=True)) // 8
+        if not 0 < count <= len(FLOAT_FIELDS):
+            raise ValueError("bad packed scalars")
+        values = _unpack(packed, count)
+        return values + [0.0] * (len(FLOAT_FIELDS) - count)
+    return [
+        0.0 if name in LATER_FIELDS and name not in data else _as_float(data[name])
+        for name in FLOAT_FIELDS
+    ]
 
 
 def _pack(values: list[float], size: int) -> str:
