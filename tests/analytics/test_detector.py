@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import random
 
 import numpy as np
 
@@ -147,3 +149,28 @@ def test_state_is_small() -> None:
     for i in range(3_000):
         det.update(50.0 + (i % 288) / 10.0 + float(rng.normal(0.0, 3.0)), 300.0 * i + 0.123)
     assert len(json.dumps(det.to_dict())) <= 2048
+
+
+def _slide_events(escalation: float) -> list[tuple[int, str]]:
+    """A daily cycle, then a slide of 60 sigma over 600 samples that stays down."""
+    rng = random.Random(3)
+    det = StreamDetector(DetectorConfig(escalation=escalation))
+    events = []
+    for i in range(3_000):
+        slide = min(60.0, 0.1 * (i - 2_000)) if i >= 2_000 else 0.0
+        x = 100.0 + rng.gauss(0.0, 1.0) + 10.0 * math.sin(2.0 * math.pi * i / 288.0) - slide
+        step = det.update(x, 300.0 * i)
+        if step.event and i >= 2_000:
+            events.append((i, step.direction))
+    return events
+
+
+def test_growing_slide_is_reported_again_once_it_has_grown() -> None:
+    plain = _slide_events(0.0)
+    escalated = _slide_events(2.5)
+    # The baseline absorbs the slide: without escalation it is reported twice early on;
+    # with it, once more (not once per sample) when it has grown 2.5-fold since its onset.
+    assert len(escalated) == len(plain) + 1
+    assert escalated[: len(plain)] == plain
+    assert escalated[-1][0] > plain[-1][0]
+    assert escalated[-1][1] == "low"

@@ -51,6 +51,13 @@ class DetectorConfig:
         score is usually high ranks down.
     point_weight: the score of an event raised by one sample alone (the point test) is
         multiplied by this; an event the short mean confirms (a shift) keeps its score.
+    escalation: an event freezes the expected value and the deviation of its onset (at
+        least z_threshold sigmas); while the value stays on that side, beyond half that
+        deviation, and the excursion's event has ended, a value that deviates escalation
+        times as far from the frozen expected value raises one more event (and becomes
+        the new onset deviation). A slide to failure that the adapting baseline and the
+        raised bar absorb is then reported again when it has grown that much; a spike or
+        a level shift (which stop growing) is not. 0 disables.
     """
 
     warmup_samples: int = 50
@@ -78,6 +85,7 @@ class DetectorConfig:
     recent_alpha: float = 0.4
     usual_alpha: float = 0.001
     excess_gain: float = 0.5
+    escalation: float = 2.5
 
     def __post_init__(self) -> None:
         if self.warmup_samples < 1:

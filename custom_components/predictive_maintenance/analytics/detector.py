@@ -12,11 +12,14 @@ long-run noise), which catches level shifts smaller than the point threshold. Th
 rises with the stream's own recent extremes, overall and per hour of day. An excursion
 yields one event; after ``relearn_after`` consecutive out-of-band samples on one side the
 baseline adopts the short mean, so a sustained shift is reported once and then becomes
-normal. Events are ranked (their score) by ratio, size against recent extremes, recent
-event count, and how far the stream's raw score has lately run above its own long-run
-mean at that hour of the day (a short EW mean of r^2 / (r^2 + 1) against a long one kept
-per hour, in the spirit of HTM's anomaly likelihood), so an excursion at an hour when the
-stream is routinely noisy ranks lower than the same excursion at a quiet hour.
+normal. An excursion that keeps growing after its event has ended (a slide to failure
+the adapting baseline absorbs) is reported once more each time its distance from the
+value expected at its onset has grown ``escalation``-fold. Events are ranked (their
+score) by ratio, size against recent extremes, recent event count, and how far the
+stream's raw score has lately run above its own long-run mean at that hour of the day (a
+short EW mean of r^2 / (r^2 + 1) against a long one kept per hour, in the spirit of HTM's
+anomaly likelihood), so an excursion at an hour when the stream is routinely noisy ranks
+lower than the same excursion at a quiet hour.
 
 The state update uses only + - * / abs min max (and the bin index of the timestamp), so
 the numpy fleet path (fleet.py) reproduces this one bit for bit.
@@ -46,7 +49,7 @@ SLOT_S = DAY_S / SEASON_SLOTS
 # Counters and flags are stored as JSON numbers and booleans.
 WHOLE_FIELDS = ("n", "integral", "run", "in_event", "quiet", "cooldown")
 # Fields added after the first release: states saved before them load with 0.0.
-LATER_FIELDS = ("alarms", "extreme", "s_recent")
+LATER_FIELDS = ("alarms", "extreme", "s_recent", "esc_anchor", "esc_size")
 # Profiles are stored as base64 of little-endian float64: exact, and a third of the size
 # of a JSON list of floats.
 ARRAY_FIELDS = {
@@ -77,6 +80,8 @@ FLOAT_FIELDS = (
     "alarms",
     "extreme",
     "s_recent",
+    "esc_anchor",
+    "esc_size",
 )
 
 
@@ -128,6 +133,8 @@ class StreamDetector:
         "cooldown",
         "dev",
         "dev_plain",
+        "esc_anchor",
+        "esc_size",
         "extreme",
         "fast",
         "in_event",
@@ -177,6 +184,10 @@ class StreamDetector:
         # long EW mean per hour of the day (slot 0 only, for a stream without timestamps).
         self.s_recent = 0.0
         self.slot_usual = [0.0] * SEASON_SLOTS
+        # The expected value and the signed deviation frozen at the onset of the last event
+        # (esc_size 0: no live excursion), for the escalation of a growing excursion.
+        self.esc_anchor = 0.0
+        self.esc_size = 0.0
 
     @property
     def samples(self) -> int:
@@ -273,13 +284,35 @@ class StreamDetector:
             else:
                 self.quiet = 0
         event = anomalous and not self.in_event and (self.cooldown == 0 or ratio >= c.override)
-        if event:
+        # An excursion that keeps growing after its event has ended (the baseline and the
+        # bar have adapted to it) is reported again once it is `escalation` times as far
+        # from the value expected at its onset; it is over when the value comes back
+        # within half the onset deviation or crosses to the other side.
+        escalate = False
+        beyond = x - self.esc_anchor
+        if self.esc_size != 0.0:
+            if beyond * self.esc_size <= 0.0 or abs(beyond) < 0.5 * abs(self.esc_size):
+                self.esc_size = 0.0
+            elif abs(beyond) >= c.escalation * abs(self.esc_size):
+                escalate = not event and not self.in_event
+        if event or escalate:
+            rank = ratio
+            if escalate:
+                # Ranked by its growth: at least `escalation` (the onset was >= the threshold).
+                rank = max(ratio, abs(beyond) / abs(self.esc_size))
+                self.esc_size = beyond
+                toward = beyond
+            elif c.escalation > 0.0:
+                onset = max(abs(resid), thr * sigma)
+                self.esc_anchor = expected
+                self.esc_size = onset if toward >= 0 else -onset
+            event = True
             self.in_event = True
             self.quiet = 0
             self.cooldown = c.suppress_samples
             room = max(1.0 - self.slot_usual[slot], 1e-9)
             excess = (s_recent - self.slot_usual[slot]) / room
-            score = self._event_score(ratio, abs(resid), z_shift > z_point, excess)
+            score = self._event_score(rank, abs(resid), z_shift > z_point, excess)
             self.alarms += 1.0
         elif self.cooldown > 0:
             self.cooldown -= 1

@@ -82,6 +82,8 @@ class FleetDetector:
         self.alarms: FloatArray = np.zeros(size)
         self.extreme: FloatArray = np.zeros(size)
         self.s_recent: FloatArray = np.zeros(size)
+        self.esc_anchor: FloatArray = np.zeros(size)
+        self.esc_size: FloatArray = np.zeros(size)
         self.integral: BoolArray = np.ones(size, dtype=np.bool_)
         self.in_event: BoolArray = np.zeros(size, dtype=np.bool_)
         self.season: FloatArray = np.zeros((size, SEASON_BINS))
@@ -170,6 +172,27 @@ class FleetDetector:
         in_event = was_in & ~cleared
         quiet = np.where(cleared, 0, quiet)
         event = anomalous & ~in_event & ((self.cooldown == 0) | (ratio >= c.override))
+        beyond = x - self.esc_anchor
+        live = self.esc_size != 0.0
+        over = live & (
+            (beyond * self.esc_size <= 0.0) | (np.abs(beyond) < 0.5 * np.abs(self.esc_size))
+        )
+        esc_size = np.where(over, 0.0, self.esc_size)
+        grown = np.abs(beyond) >= c.escalation * np.abs(esc_size)
+        escalate = live & ~over & grown & ~event & ~in_event
+        growth = np.divide(
+            np.abs(beyond), np.abs(esc_size), out=np.zeros(self.size), where=escalate
+        )
+        rank = np.where(escalate, np.maximum(ratio, growth), ratio)
+        onset = np.maximum(np.abs(resid), thr * sigma)
+        fresh = event & (c.escalation > 0.0)
+        esc_anchor = np.where(fresh, expected, self.esc_anchor)
+        esc_size = np.where(
+            escalate, beyond, np.where(fresh, np.where(toward >= 0, onset, -onset), esc_size)
+        )
+        event = event | escalate
+        # An escalation points the way the excursion has grown.
+        toward = np.where(escalate, beyond, toward)
         in_event = in_event | event
         quiet = np.where(event, 0, quiet)
         cooldown = np.where(
@@ -186,7 +209,7 @@ class FleetDetector:
         room = np.maximum(1.0 - slot_usual, 1e-9)
         excess = (s_recent - slot_usual) / room
         lift = 1.0 + c.excess_gain * np.minimum(np.maximum(excess, -1.0), 1.0)
-        r_ev = ratio / (1.0 + c.alarm_discount * self.alarms) * np.sqrt(np.sqrt(big))
+        r_ev = rank / (1.0 + c.alarm_discount * self.alarms) * np.sqrt(np.sqrt(big))
         r_ev = r_ev * (lift * lift)
         r_ev = np.minimum(np.where(z_shift > z_point, r_ev, r_ev * c.point_weight), R_CAP)
         score = np.where(event, 0.5 + 0.5 * (r_ev * r_ev / (r_ev * r_ev + 1.0)), score)
@@ -276,6 +299,8 @@ class FleetDetector:
             alarms = np.where(keep, alarms, self.alarms)
             extreme = np.where(keep, extreme, self.extreme)
             s_recent = np.where(keep, s_recent, self.s_recent)
+            esc_anchor = np.where(keep, esc_anchor, self.esc_anchor)
+            esc_size = np.where(keep, esc_size, self.esc_size)
             slot_usual_new = np.where(keep, slot_usual_new, slot_usual)
             profile_new = np.where(keep, profile_new, profile)
             bin_dev_new = np.where(keep, bin_dev_new, bin_dev)
@@ -294,6 +319,7 @@ class FleetDetector:
         self.peak, self.t_last = peak, t_last
         self.alarms, self.extreme = alarms, extreme
         self.s_recent = s_recent
+        self.esc_anchor, self.esc_size = esc_anchor, esc_size
         self.season[rows, bin_] = profile_new
         self.bin_dev[rows, bin_] = bin_dev_new
         self.slot_peak[rows, slot] = slot_peak_new
