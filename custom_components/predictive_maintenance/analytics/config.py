@@ -35,7 +35,9 @@ class DetectorConfig:
     alarm_decay / alarm_discount: the score of an event is divided by
         ``1 + alarm_discount * a``, with ``a`` the stream's recent events (each counts 1 and
         decays by alarm_decay per sample): a stream that alarms often has to be taken less
-        seriously each time. This ranks events; it does not decide whether one is raised.
+        seriously each time. The memory is long (5,000 samples) and each event weighs
+        little (1 %), so the discount follows the stream's long-run event rate rather than
+        its last few events. This ranks events; it does not decide whether one is raised.
     extreme_decay: memory (per sample) of the largest deviation from the expected value;
         an event is ranked up to 2**0.25 higher when it is larger than that, lower when
         smaller.
@@ -78,8 +80,8 @@ class DetectorConfig:
     slot_peak_decay: float = 0.98
     slot_peak_ratio: float = 1.3
     abs_floor: float = 1e-9
-    alarm_decay: float = 0.9995
-    alarm_discount: float = 0.1
+    alarm_decay: float = 0.9998
+    alarm_discount: float = 0.01
     extreme_decay: float = 0.9998
     point_weight: float = 0.8
     recent_alpha: float = 0.4
