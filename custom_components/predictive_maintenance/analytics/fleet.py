@@ -172,27 +172,40 @@ class FleetDetector:
         in_event = was_in & ~cleared
         quiet = np.where(cleared, 0, quiet)
         event = anomalous & ~in_event & ((self.cooldown == 0) | (ratio >= c.override))
-        beyond = x - self.esc_anchor
-        live = self.esc_size != 0.0
-        over = live & (
-            (beyond * self.esc_size <= 0.0) | (np.abs(beyond) < 0.5 * np.abs(self.esc_size))
-        )
-        esc_size = np.where(over, 0.0, self.esc_size)
-        grown = np.abs(beyond) >= c.escalation * np.abs(esc_size)
-        escalate = live & ~over & grown & ~event & ~in_event
-        growth = np.divide(
-            np.abs(beyond), np.abs(esc_size), out=np.zeros(self.size), where=escalate
-        )
-        rank = np.where(escalate, np.maximum(ratio, growth), ratio)
-        onset = np.maximum(np.abs(resid), thr * sigma)
-        fresh = event & (c.escalation > 0.0)
-        esc_anchor = np.where(fresh, expected, self.esc_anchor)
-        esc_size = np.where(
-            escalate, beyond, np.where(fresh, np.where(toward >= 0, onset, -onset), esc_size)
-        )
-        event = event | escalate
-        # An escalation points the way the excursion has grown.
-        toward = np.where(escalate, beyond, toward)
+        # Escalations and event scores concern the few streams with a live excursion or an
+        # event: they are computed on those indices only, with StreamDetector's formulas.
+        esc_anchor, esc_size, rank = self.esc_anchor, self.esc_size, ratio
+        escalated = np.zeros(0, dtype=np.int64)
+        live = np.flatnonzero(esc_size)
+        if live.size:
+            beyond = x[live] - esc_anchor[live]
+            onset_dev = esc_size[live]
+            over = (beyond * onset_dev <= 0.0) | (np.abs(beyond) < 0.5 * np.abs(onset_dev))
+            onset_dev = np.where(over, 0.0, onset_dev)
+            grown = np.abs(beyond) >= c.escalation * np.abs(onset_dev)
+            esc = ~over & grown & ~event[live] & ~in_event[live]
+            esc_size = esc_size.copy()
+            esc_size[live] = onset_dev
+            escalated = live[esc]
+            if escalated.size:
+                rank = ratio.copy()
+                growth = np.abs(beyond[esc]) / np.abs(onset_dev[esc])
+                rank[escalated] = np.maximum(ratio[escalated], growth)
+                esc_size[escalated] = beyond[esc]
+                # An escalation points the way the excursion has grown.
+                toward = toward.copy()
+                toward[escalated] = beyond[esc]
+        fresh = np.flatnonzero(event) if c.escalation > 0.0 else np.zeros(0, dtype=np.int64)
+        if fresh.size:
+            onset = np.maximum(np.abs(resid[fresh]), thr * sigma[fresh])
+            esc_anchor = esc_anchor.copy()
+            esc_anchor[fresh] = expected[fresh]
+            if esc_size is self.esc_size:
+                esc_size = esc_size.copy()
+            esc_size[fresh] = np.where(toward[fresh] >= 0, onset, -onset)
+        if escalated.size:
+            event = event.copy()
+            event[escalated] = True
         in_event = in_event | event
         quiet = np.where(event, 0, quiet)
         cooldown = np.where(
@@ -200,19 +213,26 @@ class FleetDetector:
         )
         clipping = n >= CLIP_AFTER
         size_dev = np.abs(resid)
-        # min(2, |dev| / extreme), dividing only where the quotient is below 2 (no overflow).
-        below = (self.extreme > 0.0) & (size_dev < 2.0 * self.extreme)
-        big = np.minimum(
-            2.0, np.divide(size_dev, self.extreme, out=np.full(self.size, 2.0), where=below)
-        )
         slot_usual = self.slot_usual[rows, slot]
-        room = np.maximum(1.0 - slot_usual, 1e-9)
-        excess = (s_recent - slot_usual) / room
-        lift = 1.0 + c.excess_gain * np.minimum(np.maximum(excess, -1.0), 1.0)
-        r_ev = rank / (1.0 + c.alarm_discount * self.alarms) * np.sqrt(np.sqrt(big))
-        r_ev = r_ev * (lift * lift)
-        r_ev = np.minimum(np.where(z_shift > z_point, r_ev, r_ev * c.point_weight), R_CAP)
-        score = np.where(event, 0.5 + 0.5 * (r_ev * r_ev / (r_ev * r_ev + 1.0)), score)
+        scored = np.flatnonzero(event)
+        if scored.size:
+            size_ev = size_dev[scored]
+            extreme_ev = self.extreme[scored]
+            # min(2, |dev| / extreme), dividing only where the quotient is below 2.
+            small = (extreme_ev > 0.0) & (size_ev < 2.0 * extreme_ev)
+            big = np.minimum(
+                2.0, np.divide(size_ev, extreme_ev, out=np.full(scored.size, 2.0), where=small)
+            )
+            usual = slot_usual[scored]
+            room = np.maximum(1.0 - usual, 1e-9)
+            excess = (s_recent[scored] - usual) / room
+            lift = 1.0 + c.excess_gain * np.minimum(np.maximum(excess, -1.0), 1.0)
+            r_ev = rank[scored] / (1.0 + c.alarm_discount * self.alarms[scored])
+            r_ev = r_ev * np.sqrt(np.sqrt(big))
+            r_ev = r_ev * (lift * lift)
+            shifted = z_shift[scored] > z_point[scored]
+            r_ev = np.minimum(np.where(shifted, r_ev, r_ev * c.point_weight), R_CAP)
+            score[scored] = 0.5 + 0.5 * (r_ev * r_ev / (r_ev * r_ev + 1.0))
         alarms = (self.alarms + np.where(event, 1.0, 0.0)) * c.alarm_decay
         if has_t:
             warm = np.minimum(1.0, SEASON_SLOTS / np.maximum(n, 1))
