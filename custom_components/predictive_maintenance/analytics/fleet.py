@@ -158,7 +158,10 @@ class FleetDetector:
         ratio = np.minimum(z_raw / bar, R_CAP)
         z = ratio * thr
         judged = n >= c.warmup_samples
-        score = np.where(judged, ratio * ratio / (ratio * ratio + 1.0), 0.0)
+        every_judged = bool(judged.all())
+        score = ratio * ratio / (ratio * ratio + 1.0)
+        if not every_judged:
+            score = np.where(judged, score, 0.0)
         toward = np.where(z_point >= z_shift, resid, gap)
         anomalous = judged & (z >= thr)
         r_raw = np.minimum(z_raw / thr, R_CAP)
@@ -233,20 +236,22 @@ class FleetDetector:
             shifted = z_shift[scored] > z_point[scored]
             r_ev = np.minimum(np.where(shifted, r_ev, r_ev * c.point_weight), R_CAP)
             score[scored] = 0.5 + 0.5 * (r_ev * r_ev / (r_ev * r_ev + 1.0))
-        alarms = (self.alarms + np.where(event, 1.0, 0.0)) * c.alarm_decay
+        alarms = (self.alarms + event) * c.alarm_decay
         if has_t:
             warm = np.minimum(1.0, SEASON_SLOTS / np.maximum(n, 1))
             usual_rate = np.maximum(SEASON_SLOTS * c.usual_alpha, warm)
         else:
             usual_rate = np.maximum(c.usual_alpha, 1.0 / np.maximum(n, 1))
         slot_usual_new = slot_usual + usual_rate * (s_raw - slot_usual)
-        extreme = np.where(
+        z_capped = np.minimum(z_raw, Z_CAP)
+        extreme = _where(
             clipping, np.maximum(size_dev, c.extreme_decay * self.extreme), self.extreme
         )
-        z_capped = np.minimum(z_raw, Z_CAP)
-        peak = np.where(clipping, np.maximum(z_capped, c.peak_decay * self.peak), self.peak)
-        slot_peak_new = np.where(
-            clipping & has_t, np.maximum(z_capped, c.slot_peak_decay * slot_peak), slot_peak
+        peak = _where(clipping, np.maximum(z_capped, c.peak_decay * self.peak), self.peak)
+        slot_peak_new = (
+            _where(clipping, np.maximum(z_capped, c.slot_peak_decay * slot_peak), slot_peak)
+            if has_t
+            else slot_peak
         )
 
         rate = np.maximum(c.alpha, 1.0 / (n + 1))
@@ -254,13 +259,13 @@ class FleetDetector:
         lim = c.clip * np.maximum(
             MAD_TO_SIGMA * self.dev_plain, self._floor(step_floor, self.plain)
         )
-        r_plain = np.where(clipping, np.minimum(np.maximum(r_plain, -lim), lim), r_plain)
+        r_plain = _where(clipping, np.minimum(np.maximum(r_plain, -lim), lim), r_plain)
         plain = self.plain + rate * r_plain
         dev_plain = self.dev_plain + rate * (np.abs(r_plain) - self.dev_plain)
         if has_t:
             r_seas = x - self.level - profile
             lim = c.clip * np.maximum(MAD_TO_SIGMA * self.dev, self._floor(step_floor, self.level))
-            r_seas = np.where(clipping, np.minimum(np.maximum(r_seas, -lim), lim), r_seas)
+            r_seas = _where(clipping, np.minimum(np.maximum(r_seas, -lim), lim), r_seas)
             level = self.level + rate * r_seas
             dev = self.dev + rate * (np.abs(r_seas) - self.dev)
             elapsed = np.minimum(np.maximum(ts - self.t_last, 0.0), SEASON_S)
@@ -401,3 +406,11 @@ class FleetDetector:
         if not isinstance(streams, list):
             raise ValueError("fleet state lacks its streams")
         return cls.from_streams([StreamDetector.from_dict(s, config) for s in streams], config)
+
+
+def _where(mask: BoolArray, yes: FloatArray, no: FloatArray) -> FloatArray:
+    """np.where, skipped when the mask is all true (every stream past its first samples)."""
+    if mask.all():
+        return yes
+    out: FloatArray = np.where(mask, yes, no)
+    return out
