@@ -439,14 +439,10 @@ def _as_float(value: object) -> float:
 def _float_fields(data: dict[str, Any]) -> list[float]:
     """The float scalars of a saved state, packed or (older states) one per key."""
     if "floats" in data:
-        packed = data["floats"]
-        if not isinstance(packed, str):
-            raise ValueError("expected a base64 string")
-        count = len(base64.b64decode(packed.encode("ascii"), validate=True)) // 8
-        if not 0 < count <= len(FLOAT_FIELDS):
+        values = _unpack(data["floats"])
+        if not 0 < len(values) <= len(FLOAT_FIELDS):
             raise ValueError("bad packed scalars")
-        values = _unpack(packed, count)
-        return values + [0.0] * (len(FLOAT_FIELDS) - count)
+        return values + [0.0] * (len(FLOAT_FIELDS) - len(values))
     return [
         0.0 if name in LATER_FIELDS and name not in data else _as_float(data[name])
         for name in FLOAT_FIELDS
@@ -457,12 +453,14 @@ def _pack(values: list[float], size: int) -> str:
     return base64.b64encode(struct.pack(f"<{size}d", *values)).decode("ascii")
 
 
-def _unpack(value: object, size: int) -> list[float]:
+def _unpack(value: object, size: int | None = None) -> list[float]:
+    """Floats packed by _pack; exactly ``size`` of them, or as many as there are."""
     if not isinstance(value, str):
         raise ValueError("expected a base64 string")
     try:
         raw = base64.b64decode(value.encode("ascii"), validate=True)
-        values = list(struct.unpack(f"<{size}d", raw))
+        count = len(raw) // 8 if size is None else size
+        values = list(struct.unpack(f"<{count}d", raw))
     except (ValueError, struct.error, UnicodeEncodeError) as err:
         raise ValueError(f"bad packed array: {err}") from err
     return [_as_float(v) for v in values]
