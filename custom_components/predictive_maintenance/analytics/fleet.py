@@ -158,10 +158,7 @@ class FleetDetector:
         ratio = np.minimum(z_raw / bar, R_CAP)
         z = ratio * thr
         judged = n >= c.warmup_samples
-        every_judged = bool(judged.all())
-        score = ratio * ratio / (ratio * ratio + 1.0)
-        if not every_judged:
-            score = np.where(judged, score, 0.0)
+        score = _where(bool(judged.all()), judged, ratio * ratio / (ratio * ratio + 1.0), 0.0)
         toward = np.where(z_point >= z_shift, resid, gap)
         anomalous = judged & (z >= thr)
         r_raw = np.minimum(z_raw / thr, R_CAP)
@@ -215,6 +212,7 @@ class FleetDetector:
             event, c.suppress_samples, np.where(self.cooldown > 0, self.cooldown - 1, self.cooldown)
         )
         clipping = n >= CLIP_AFTER
+        all_clipped = bool(clipping.all())
         size_dev = np.abs(resid)
         slot_usual = self.slot_usual[rows, slot]
         scored = np.flatnonzero(event)
@@ -245,11 +243,21 @@ class FleetDetector:
         slot_usual_new = slot_usual + usual_rate * (s_raw - slot_usual)
         z_capped = np.minimum(z_raw, Z_CAP)
         extreme = _where(
-            clipping, np.maximum(size_dev, c.extreme_decay * self.extreme), self.extreme
+            all_clipped,
+            clipping,
+            np.maximum(size_dev, c.extreme_decay * self.extreme),
+            self.extreme,
         )
-        peak = _where(clipping, np.maximum(z_capped, c.peak_decay * self.peak), self.peak)
+        peak = _where(
+            all_clipped, clipping, np.maximum(z_capped, c.peak_decay * self.peak), self.peak
+        )
         slot_peak_new = (
-            _where(clipping, np.maximum(z_capped, c.slot_peak_decay * slot_peak), slot_peak)
+            _where(
+                all_clipped,
+                clipping,
+                np.maximum(z_capped, c.slot_peak_decay * slot_peak),
+                slot_peak,
+            )
             if has_t
             else slot_peak
         )
@@ -259,13 +267,15 @@ class FleetDetector:
         lim = c.clip * np.maximum(
             MAD_TO_SIGMA * self.dev_plain, self._floor(step_floor, self.plain)
         )
-        r_plain = _where(clipping, np.minimum(np.maximum(r_plain, -lim), lim), r_plain)
+        r_plain = _where(all_clipped, clipping, np.minimum(np.maximum(r_plain, -lim), lim), r_plain)
         plain = self.plain + rate * r_plain
         dev_plain = self.dev_plain + rate * (np.abs(r_plain) - self.dev_plain)
         if has_t:
             r_seas = x - self.level - profile
             lim = c.clip * np.maximum(MAD_TO_SIGMA * self.dev, self._floor(step_floor, self.level))
-            r_seas = _where(clipping, np.minimum(np.maximum(r_seas, -lim), lim), r_seas)
+            r_seas = _where(
+                all_clipped, clipping, np.minimum(np.maximum(r_seas, -lim), lim), r_seas
+            )
             level = self.level + rate * r_seas
             dev = self.dev + rate * (np.abs(r_seas) - self.dev)
             elapsed = np.minimum(np.maximum(ts - self.t_last, 0.0), SEASON_S)
@@ -408,9 +418,10 @@ class FleetDetector:
         return cls.from_streams([StreamDetector.from_dict(s, config) for s in streams], config)
 
 
-def _where(mask: BoolArray, yes: FloatArray, no: FloatArray) -> FloatArray:
-    """np.where, skipped when the mask is all true (every stream past its first samples)."""
-    if mask.all():
+def _where(every: bool, mask: BoolArray, yes: FloatArray, no: FloatArray | float) -> FloatArray:
+    """np.where(mask, yes, no), skipped when ``every`` (the mask is all true: every stream
+    is past its first samples, the usual case)."""
+    if every:
         return yes
     out: FloatArray = np.where(mask, yes, no)
     return out
